@@ -1,0 +1,51 @@
+"""Database engines: SQLite embedded by default, PostgreSQL (psycopg 3) in production.
+
+One function makes engines so both back ends get the same care: SQLite gets WAL and foreign keys
+(it ignores them otherwise), PostgreSQL URLs are pointed at psycopg 3 whatever driver the user named.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from outreach.config import database_url
+
+
+def normalise_url(url: str) -> str:
+    """Point `postgresql://` and `postgres://` URLs at the psycopg 3 driver we ship."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for `url` (default: the configured database)."""
+    url = normalise_url(url or database_url())
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def default_engine() -> Engine:
+    """The process-wide engine for the configured database."""
+    return make_engine()
+
+
+def is_postgres(engine: Engine) -> bool:
+    """Whether `engine` talks to PostgreSQL (some bulk paths use COPY there)."""
+    return engine.dialect.name == "postgresql"

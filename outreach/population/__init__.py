@@ -1,0 +1,1 @@
+"""The insured population: the fund's extract format, its validation, import and synthetic generation."""
