@@ -1,0 +1,82 @@
+"""Shared fixtures: migrated databases on SQLite (always) and PostgreSQL (when configured).
+
+PostgreSQL tests need `OUTREACH_TEST_POSTGRES_URL` (CI sets it); without it they are skipped with a
+visible reason, so `make test` passes on a machine with no PostgreSQL. Each PostgreSQL test gets a
+fresh database, created and dropped around it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from outreach import migrate
+from outreach.db import make_engine, normalise_url
+
+POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
+POSTGRES_SKIP = "OUTREACH_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (CI sets it)"
+
+
+def _fresh_postgres_database() -> tuple[str, str]:
+    """Create an empty database next to OUTREACH_TEST_POSTGRES_URL; returns (url, name)."""
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = normalise_url(POSTGRES_URL)
+    return base.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def _drop_postgres_database(name: str) -> None:
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of an empty SQLite file (not migrated)."""
+    return f"sqlite:///{tmp_path / 'outreach.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of an empty, throwaway PostgreSQL database (not migrated)."""
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP)
+    url, name = _fresh_postgres_database()
+    yield url
+    _drop_postgres_database(name)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite database."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database."""
+    engine = make_engine(postgres_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """A migrated database, once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_engine")
