@@ -41,6 +41,14 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     return current_revision(engine) or "base"
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database back to `revision` ("base" removes every table the tool created)."""
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it was never migrated."""
     with engine.connect() as connection:

@@ -76,7 +76,9 @@ class Person(Base):
     receives_survivor_pension: Mapped[bool] = mapped_column(Boolean, default=False)
     digital_profile: Mapped[str | None] = mapped_column(String(16))
     fragility_flags: Mapped[str] = mapped_column(
-        String(120), default="", doc="Sorted, ';'-separated flags; '' when none (never NULL, so SQL stays simple)."
+        String(120),
+        default="",
+        doc="Sorted, ';'-separated flags; '' when none (never NULL, so SQL stays simple).",
     )
     preferred_channel: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())

@@ -52,7 +52,7 @@ def run() -> None:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of a CLI
+    except Exception as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
         fail(f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1)

@@ -62,5 +62,9 @@ def upsert_complaints(connection: Connection, rows: Sequence[dict[str, Any]]) ->
     """Insert or update complaints by `complaint_id` (a closed complaint gets its `closed_on`)."""
     if rows:
         statement = _insert(connection, Complaint.__table__)
-        updates = {name: statement.excluded[name] for name in ("opened_on", "closed_on", "subject", "received_by")}
-        connection.execute(statement.on_conflict_do_update(index_elements=["complaint_id"], set_=updates), rows)
+        updates = {
+            name: statement.excluded[name] for name in ("opened_on", "closed_on", "subject", "received_by")
+        }
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=["complaint_id"], set_=updates), rows
+        )
