@@ -15,9 +15,9 @@ knows what to do next:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Outcome = Literal["sent", "failed", "retry", "ambiguous"]
 
@@ -34,6 +34,10 @@ class OutgoingMessage:
     subject: str | None = None
     html: str | None = None
     categories: tuple[str, ...] = ()
+    template: str | None = None
+    """Letters only: the template the print channel lays out into its batch PDF..."""
+    context: Mapping[str, Any] | None = None
+    """...and the rendering context it is laid out with (letters are rendered page by page in the batch)."""
 
 
 @dataclass(frozen=True)

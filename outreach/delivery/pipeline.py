@@ -37,6 +37,28 @@ MESSAGES = Message.__table__
 PEOPLE = Person.__table__
 
 
+def _draw(*parts: str) -> float:
+    """A reproducible number in [0, 1) for a person: the same draw at every run, on every machine."""
+    digest = hashlib.sha256(":".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A version of a step's message (A/B testing): its share of the audience and its templates."""
+
+    name: str
+    share: float
+    templates: Mapping[tuple[str, str], str]
+    """(channel, variant) -> template name; a missing 'fragile' variant falls back to 'standard'."""
+
+    def template_for(self, channel: str, variant: str) -> str:
+        template = self.templates.get((channel, variant)) or self.templates.get((channel, "standard"))
+        if template is None:
+            raise ValueError(f"arm {self.name} has no template for channel {channel}")
+        return template
+
+
 @dataclass(frozen=True)
 class StepSpec:
     """One step of a campaign as the pipeline needs it (campaign files compile to this)."""
@@ -45,22 +67,21 @@ class StepSpec:
     step: str
     journey: str
     policy: StepPolicy
-    templates: Mapping[tuple[str, str], str]
-    """(channel, variant) -> template name; a missing 'fragile' variant falls back to 'standard'."""
+    arms: tuple[Arm, ...]
     holdout_share: float = 0.0
 
-    def template_for(self, channel: str, variant: str) -> str:
-        template = self.templates.get((channel, variant)) or self.templates.get((channel, "standard"))
-        if template is None:
-            raise ValueError(f"step {self.campaign}/{self.step} has no template for channel {channel}")
-        return template
-
     def in_holdout(self, person_id: str) -> bool:
-        """A reproducible draw: the same person is in the same group at every run of the campaign."""
-        if self.holdout_share <= 0:
-            return False
-        digest = hashlib.sha256(f"{self.campaign}:holdout:{person_id}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < self.holdout_share
+        """The control group: the same people at every run of the campaign, whatever the step."""
+        return self.holdout_share > 0 and _draw(self.campaign, "holdout", person_id) < self.holdout_share
+
+    def arm_for(self, person_id: str) -> Arm:
+        """The A/B arm of a person: reproducible, and independent of the holdout draw."""
+        point, cumulated = _draw(self.campaign, self.step, "arm", person_id), 0.0
+        for arm in self.arms:
+            cumulated += arm.share
+            if point < cumulated:
+                return arm
+        return self.arms[-1]
 
 
 @dataclass(frozen=True)
@@ -200,6 +221,7 @@ def decide_step(
             channel=bindparam("new_channel"),
             variant=bindparam("new_variant"),
             template=bindparam("new_template"),
+            arm=bindparam("new_arm"),
             planned_at=now,
         )
     )
@@ -221,7 +243,8 @@ def decide_step(
                 if decision.status == "queued" and spec.in_holdout(person.person_id):
                     decision = Decision("holdout", "holdout", decision.channel, decision.variant)
                 reasons[decision.reason] += 1
-                template = spec.template_for(decision.channel, decision.variant) if decision.channel else None
+                arm = spec.arm_for(person.person_id) if decision.channel else None
+                template = arm.template_for(decision.channel, decision.variant) if arm else None
                 rows.append(
                     {
                         "message_id": message_id,
@@ -230,6 +253,7 @@ def decide_step(
                         "new_channel": decision.channel,
                         "new_variant": decision.variant,
                         "new_template": template,
+                        "new_arm": arm.name if arm else None,
                     }
                 )
             if rows:
@@ -385,7 +409,12 @@ def _send_batch(
         outgoing.append(rendered)
         ids[rendered.message_key] = message.id
     if outgoing:
-        results += [(ids[r.message_key], r) for r in channel.send(outgoing)]
+        try:
+            sent = channel.send(outgoing)
+        except TemplateError as exc:  # letters are laid out inside the print channel
+            _release(engine, batch)
+            raise StepHalted(f"template problem, step halted and its messages kept queued: {exc}") from exc
+        results += [(ids[r.message_key], r) for r in sent]
     _record(engine, results, clock())
     for _, result in results:
         summary.outcomes[(result.outcome, channel.name)] += 1

@@ -1,0 +1,57 @@
+"""OutboxChannel: .eml files and an SMS log, idempotent per message key."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from outreach.channels.base import OutgoingMessage
+from outreach.channels.outbox import KEY_HEADER, OutboxChannel
+
+
+def email(key: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_key=key,
+        person_id="P1",
+        channel="email",
+        to="helene.berge@exemple.fr",
+        subject="Votre pension de réversion : l’essentiel",
+        body="Bonjour Hélène,\nVotre dossier est en cours d’examen. Montant : 1 234,56 €.",
+        html="<p>Bonjour Hélène,</p><p>Votre dossier est en cours d’examen. Montant : 1 234,56 €.</p>",
+    )
+
+
+def test_an_email_is_a_utf8_multipart_eml_with_its_key(tmp_path: Path) -> None:
+    channel = OutboxChannel(tmp_path, "email")
+    (result,) = channel.send([email("run1-step1-P1")])
+    assert result.outcome == "sent"
+    parsed = message_from_bytes((tmp_path / "run1-step1-P1.eml").read_bytes(), policy=policy.default)
+    assert parsed[KEY_HEADER] == "run1-step1-P1"
+    assert parsed["Subject"] == "Votre pension de réversion : l’essentiel"
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed.get_body(("plain",)).get_content().rstrip("\n") == email("x").body
+    assert parsed.get_body(("html",)).get_content().rstrip("\n") == email("x").html
+
+
+def test_writing_a_key_twice_keeps_one_file_and_the_first_content(tmp_path: Path) -> None:
+    channel = OutboxChannel(tmp_path, "email")
+    channel.send([email("k/1")])
+    first = list(tmp_path.iterdir())
+    changed = OutgoingMessage(**{**email("k/1").__dict__, "body": "autre"})
+    assert OutboxChannel(tmp_path, "email").send([changed])[0].outcome == "sent"
+    assert list(tmp_path.iterdir()) == first
+    assert b"autre" not in first[0].read_bytes()
+    assert channel.reconcile(["k/1", "k/2"]).found == {"k/1": first[0].name}
+
+
+def test_sms_are_logged_once_per_key(tmp_path: Path) -> None:
+    sms = OutgoingMessage(
+        "s1", "P1", "sms", "+33612345678", "CARSAT : RDV confirmé le 12/03 à 10h. STOP 36180"
+    )
+    OutboxChannel(tmp_path, "sms").send([sms, sms])
+    again = OutboxChannel(tmp_path, "sms")  # a rerun in a new process reads the log back
+    again.send([sms])
+    lines = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [{"message_key": "s1", "to": sms.to, "body": sms.body}]
+    assert set(again.reconcile(["s1", "s2"]).found) == {"s1"}

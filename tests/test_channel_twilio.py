@@ -1,0 +1,166 @@
+"""TwilioChannel through the real SDK over HTTP against the emulator (no mocks)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+from outreach.channels.base import OutgoingMessage
+from outreach.channels.retry import RetryPolicy
+from outreach.channels.twilio_sms import TokenBucket, TwilioChannel
+from outreach.emulator.config import EmulatorConfig, Faults
+from outreach.emulator.running import EmulatorHandle, running_emulator
+
+CALLBACK = "http://127.0.0.1:9/twilio/status?message_key={message_key}"
+"""Nobody listens there: the emulator's callbacks are refused, which these tests do not need."""
+FAST = RetryPolicy(attempts=8, base_delay=0.01, max_delay=1.0)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorHandle]:
+    with running_emulator(EmulatorConfig(seed=5)) as handle:
+        yield handle
+
+
+@pytest.fixture(autouse=True)
+def clean(emulator: EmulatorHandle) -> None:
+    emulator.configure(twilio_faults=Faults(), seed=5)
+    emulator.reset()
+
+
+def channel(emulator: EmulatorHandle, **options: object) -> TwilioChannel:
+    settings = {
+        "sender": "CARSAT",
+        "base_url": emulator.twilio_base,
+        "status_callback": CALLBACK,
+        "rate_per_second": 1000.0,
+        "concurrency": 4,
+        "timeout": 5.0,
+        "retry": FAST,
+    }
+    return TwilioChannel(emulator.account_sid, emulator.auth_token, **(settings | options))
+
+
+def sms(index: int, body: str | None = None, to: str | None = None) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_key=f"run3/step2/person{index:04d}",
+        person_id=f"P{index:04d}",
+        channel="sms",
+        to=to or f"+3361234{index:04d}",
+        body=body or f"CARSAT : votre relevé de carrière n°{index} est prêt. STOP au 36180",
+    )
+
+
+def test_each_message_is_one_call_with_its_key_in_the_callback(emulator: EmulatorHandle) -> None:
+    batch = [sms(i) for i in range(20)]
+    sender = channel(emulator)
+    results = {r.message_key: r for r in sender.send(batch)}
+    sender.close()
+
+    assert {r.outcome for r in results.values()} == {"sent"}
+    resources = {m["sid"]: m for m in emulator.messages()["twilio"]}
+    assert len(resources) == 20
+    for message in batch:
+        resource = resources[results[message.message_key].provider_id]
+        assert resource["body"] == message.body
+        assert resource["to"] == message.to
+        assert resource["from"] == "CARSAT"
+        assert resource["status_callback"].endswith("message_key=" + quote(message.message_key, safe=""))
+
+
+def test_segments_follow_the_encoding(emulator: EmulatorHandle) -> None:
+    gsm = "Votre dossier de retraite est complet. Rendez-vous à l'agence de Poitiers. "  # é à: GSM-7
+    ucs2 = "Votre rendez-vous « Préparer ma retraite » : l’agence vous attend."  # « » ’: UCS-2
+    bodies = [gsm * 2, gsm * 3, ucs2, ucs2 * 2, "À bientôt"]  # ô is not GSM-7 either
+    assert (len(gsm * 2), len(gsm * 3), len(ucs2), len(ucs2 * 2)) == (150, 225, 66, 132)
+    sender = channel(emulator)
+    results = sender.send([sms(i, body) for i, body in enumerate(bodies)])
+    sender.close()
+    assert [r.segments for r in sorted(results, key=lambda r: r.message_key)] == [1, 2, 1, 2, 1]
+
+
+def test_a_messaging_service_sender(emulator: EmulatorHandle) -> None:
+    service = "MG" + "a" * 32
+    sender = channel(emulator, sender=service)
+    (result,) = sender.send([sms(1)])
+    sender.close()
+    assert result.outcome == "sent"
+    (resource,) = emulator.messages()["twilio"]
+    assert resource["messaging_service_sid"] == service
+    assert resource["from"] is None
+
+
+def test_an_invalid_number_fails_alone_with_twilios_reason(emulator: EmulatorHandle) -> None:
+    batch = [sms(1), sms(2, to="06 12 34 56 78"), sms(3)]
+    sender = channel(emulator)
+    results = {r.message_key: r for r in sender.send(batch)}
+    sender.close()
+    assert results[batch[1].message_key].outcome == "failed"
+    reason = results[batch[1].message_key].reason or ""
+    assert reason.startswith("twilio 21211: ") and "Invalid 'To' Phone Number" in reason
+    assert results[batch[0].message_key].outcome == results[batch[2].message_key].outcome == "sent"
+
+
+def test_the_rate_holds_across_the_pool(emulator: EmulatorHandle) -> None:
+    count, rate = 40, 50.0
+    sender = channel(emulator, rate_per_second=rate, concurrency=8)
+    started = time.monotonic()
+    results = sender.send([sms(i) for i in range(count)])
+    elapsed = time.monotonic() - started
+    sender.close()
+    assert {r.outcome for r in results} == {"sent"}
+    assert elapsed >= (count - 1) / rate * 0.95
+    assert elapsed < (count / rate) + 2
+
+
+def test_a_token_bucket_allows_its_burst_then_paces() -> None:
+    bucket = TokenBucket(rate=100.0, burst=5)
+    started = time.monotonic()
+    for _ in range(5):
+        bucket.acquire()
+    assert time.monotonic() - started < 0.03
+    for _ in range(10):
+        bucket.acquire()
+    assert time.monotonic() - started >= 0.09
+
+
+def test_throttling_and_server_errors_are_retried_until_sent(emulator: EmulatorHandle) -> None:
+    emulator.configure(twilio_faults=Faults(rate_429=0.2, rate_500=0.1, rate_503=0.1, retry_after=0.02))
+    sender = channel(emulator, concurrency=1)  # one thread: the seeded fault draws repeat exactly
+    results = sender.send([sms(i) for i in range(60)])
+    sender.close()
+    stats = emulator.stats()
+    assert [r.reason for r in results if r.outcome != "sent"] == []
+    assert stats.get("twilio_fault_429", 0) > 0
+    assert stats["twilio_accepted"] == 60
+
+
+def test_a_timeout_after_acceptance_is_ambiguous_and_reconcile_finds_it(emulator: EmulatorHandle) -> None:
+    emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=5))
+    batch = [sms(i) for i in range(4)]
+    sender = channel(emulator, timeout=0.3)
+    results = sender.send(batch)
+    assert {r.outcome for r in results} == {"ambiguous"}
+
+    emulator.configure(twilio_faults=Faults())
+    sender.send([sms(i) for i in range(10, 30)])  # unrelated messages around them
+    found = sender.reconcile([m.message_key for m in batch] + [sms(99).message_key]).found
+    sender.close()
+    assert set(found) == {m.message_key for m in batch}
+    assert all(sid.startswith("SM") for sid in found.values())
+
+
+def test_an_unreachable_provider_is_a_transient_fault() -> None:
+    sender = TwilioChannel(
+        "AC" + "0" * 32,
+        "token",
+        sender="CARSAT",
+        base_url="http://127.0.0.1:9",
+        retry=RetryPolicy(attempts=2, base_delay=0.01),
+    )
+    (result,) = sender.send([sms(1)])
+    sender.close()
+    assert (result.outcome, result.reason) == ("retry", "connection refused")
