@@ -1,0 +1,243 @@
+"""`outreach templates lint`: everything that can be checked before a template reaches anyone.
+
+Per file: Jinja syntax; every variable and attribute it reads exists in the context (a typo such as
+`person.frist_name` is caught here, not at 6 a.m. on the day of a campaign); literal links are absolute
+https URLs. Per message: it renders for every sample person, including the longest plausible values
+with accents that force UCS-2 (so an SMS that could exceed its declared segments for someone is
+caught); the HTML has `lang`, alt text on images, no empty links, well-formed https links and
+readable contrast. Nothing is fetched: the machine, like the fund's, may have no network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+
+from outreach.rendering.context import CONTEXT_FIELDS, EXTRA_FIELDS, PERSON_FIELDS, person_context
+from outreach.rendering.errors import RenderError
+from outreach.rendering.fund import Fund
+from outreach.rendering.links import Links
+from outreach.rendering.renderer import Renderer
+from outreach.rendering.samples import LONGEST_PERSON, SAMPLE_AS_OF, SAMPLE_EXTRA, SAMPLE_PEOPLE
+
+ATTRIBUTES = {
+    "person": set(PERSON_FIELDS),
+    "fund": {f.name for f in dataclasses.fields(Fund)},
+    "links": {f.name for f in dataclasses.fields(Links)},
+    "extra": set(EXTRA_FIELDS),
+}
+LAYOUT_NAMES = {"subject", "preheader"}  # given to the HTML e-mail layout by the renderer
+MIN_CONTRAST = 4.5
+_LITERAL_URL = re.compile(r"""(?:href|src)\s*=\s*["']([^"'{]+)["']""")
+_STYLE = re.compile(r"""style="([^"]*)\"""")
+_HEX = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding: where (template file, line if known) and what to do."""
+
+    template: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.template}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.template}: {self.message}"
+        )
+
+
+def _check_url(url: str) -> str | None:
+    """Why `url` is not a well-formed absolute https URL (mailto: and tel: are fine), or None."""
+    if url.startswith(("mailto:", "tel:")):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return f"link {url!r} is not https"
+    if "." not in parts.netloc or " " in url:
+        return f"link {url!r} is not a well-formed absolute URL"
+    return None
+
+
+# -- per file ----------------------------------------------------------------------------------------
+
+
+def _attribute_reads(tree: nodes.Template) -> Iterator[tuple[str, str, int]]:
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node.node, nodes.Name):
+            if isinstance(node, nodes.Getattr):
+                yield node.node.name, node.attr, node.lineno
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                yield node.node.name, node.arg.value, node.lineno
+
+
+def _imported_names(tree: nodes.Template) -> set[str]:
+    """Names a file imports or defines at its top level (visible inside its blocks too)."""
+    names: set[str] = set()
+    for node in tree.find_all(nodes.FromImport):
+        names.update(item if isinstance(item, str) else item[1] for item in node.names)
+    names.update(node.target for node in tree.find_all(nodes.Import))
+    names.update(node.name for node in tree.find_all(nodes.Macro))
+    return names
+
+
+def lint_file(renderer: Renderer, path: str) -> list[Problem]:
+    """Syntax, variables and literal links of one template file (`mail/x.html`, ...)."""
+    environment = renderer.environment
+    try:
+        source, _, _ = environment.loader.get_source(environment, path)  # type: ignore[union-attr]
+        tree = environment.parse(source, path)
+    except TemplateSyntaxError as exc:
+        return [Problem(path, exc.lineno, f"syntax error: {exc.message}")]
+    except RenderError as exc:
+        return [Problem(path, None, str(exc))]
+    problems: list[Problem] = []
+    known = set(CONTEXT_FIELDS) | set(environment.globals) | LAYOUT_NAMES | _imported_names(tree)
+    for name in sorted(meta.find_undeclared_variables(tree) - known):
+        line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), None)
+        problems.append(
+            Problem(path, line, f"unknown variable '{name}' (see templates/README.md for the list)")
+        )
+    for root, attribute, line in _attribute_reads(tree):
+        if root in ATTRIBUTES and attribute not in ATTRIBUTES[root]:
+            problems.append(
+                Problem(path, line, f"'{root}.{attribute}' does not exist (see templates/README.md)")
+            )
+    raw = (renderer.root / path).read_text(encoding="utf-8")
+    for match in _LITERAL_URL.finditer(raw):
+        reason = _check_url(match.group(1))
+        if reason:
+            problems.append(Problem(path, raw.count("\n", 0, match.start()) + 1, reason))
+    return problems
+
+
+# -- per rendered e-mail -----------------------------------------------------------------------------
+
+
+class _HtmlAudit(HTMLParser):
+    """Collects what the accessibility checks need from rendered HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lang: str | None = None
+        self.images_without_alt = 0
+        self.links: list[tuple[str, str]] = []
+        self._link_href: str | None = None
+        self._link_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        elif tag == "img":
+            if "alt" not in values:
+                self.images_without_alt += 1
+            if values.get("src"):
+                self.links.append((values["src"] or "", "image"))
+        elif tag == "a":
+            self._link_href = values.get("href") or ""
+            self._link_text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._link_href is not None:
+            self._link_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._link_href is not None:
+            self.links.append((self._link_href, "".join(self._link_text).strip()))
+            self._link_href = None
+
+
+def _luminance(hex_colour: str) -> float:
+    hex_colour = hex_colour if len(hex_colour) == 6 else "".join(c * 2 for c in hex_colour)
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two "#RRGGBB" colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _colour(style: str, prop: str) -> str | None:
+    match = re.search(rf"(?:^|;)\s*{prop}\s*:\s*([^;]+)", style)
+    if not match:
+        return None
+    hex_match = _HEX.search(match.group(1))
+    return hex_match.group(1) if hex_match else None
+
+
+def audit_html(template: str, html: str) -> list[Problem]:
+    """Accessibility and link checks on one rendered HTML e-mail."""
+    audit = _HtmlAudit()
+    audit.feed(html)
+    problems = []
+    if audit.lang != "fr":
+        problems.append(Problem(template, None, 'the <html> element needs lang="fr" (screen readers)'))
+    if audit.images_without_alt:
+        problems.append(Problem(template, None, f"{audit.images_without_alt} image(s) without alt text"))
+    for href, text in audit.links:
+        if not href:
+            problems.append(Problem(template, None, f"link '{text}' has an empty address"))
+            continue
+        if not text:
+            problems.append(
+                Problem(template, None, f"link to {href} has no text (screen readers say nothing)")
+            )
+        reason = _check_url(href)
+        if reason:
+            problems.append(Problem(template, None, reason))
+    for style in _STYLE.findall(html):
+        foreground, background = _colour(style, "color"), _colour(style, "background-color")
+        if foreground and background and contrast_ratio(foreground, background) < MIN_CONTRAST:
+            ratio = contrast_ratio(foreground, background)
+            problems.append(
+                Problem(template, None, f"contrast #{foreground} on #{background} is {ratio:.1f}:1 (< 4.5:1)")
+            )
+    return problems
+
+
+# -- everything --------------------------------------------------------------------------------------
+
+
+def lint(renderer: Renderer) -> list[Problem]:
+    """All problems of all templates under `renderer.root` (an empty list means ready to use)."""
+    problems: list[Problem] = []
+    for folder in ("mail", "sms", "letter"):
+        for file in sorted((renderer.root / folder).glob("*")):
+            if file.suffix in {".html", ".txt"}:
+                problems.extend(lint_file(renderer, f"{folder}/{file.name}"))
+    if problems:
+        return problems  # rendering broken files would only repeat the same findings
+    people = (*SAMPLE_PEOPLE, LONGEST_PERSON)
+    contexts = [person_context(p, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA) for p in people]
+    seen: set[str] = set()
+    for channel in ("email", "sms", "letter"):
+        for name in renderer.names(channel):
+            for context in contexts:
+                try:
+                    if channel == "email":
+                        email = renderer.email(name, context)
+                        problems.extend(
+                            p for p in audit_html(f"mail/{name}.html", email.html) if str(p) not in seen
+                        )
+                        seen.update(str(p) for p in problems)
+                    elif channel == "sms":
+                        renderer.sms(name, context)
+                    else:
+                        renderer.letter(name, context)
+                except RenderError as exc:
+                    problem = Problem(f"{channel}:{name}", None, f"{exc} [sample {context['person']['id']}]")
+                    problems.append(problem)
+                    break
+    return problems
