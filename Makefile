@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := $(CURDIR)/var/demo
-DEMO_ENV := OUTREACH_VAR_DIR=$(DEMO_DIR) OUTREACH_DATABASE_URL=sqlite:///$(DEMO_DIR)/outreach.sqlite3
+DEMO_ENV := OUTREACH_VAR_DIR=$(DEMO_DIR) OUTREACH_DATABASE_URL=sqlite:///$(DEMO_DIR)/outreach.sqlite3 \
+	PREFECT_HOME=$(DEMO_DIR)/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 DEMO_SIZE ?= 20000
 
 .PHONY: install demo test lint format bench clean
@@ -19,11 +20,10 @@ $(BIN)/outreach: pyproject.toml
 
 demo: install
 	rm -rf $(DEMO_DIR)
-	$(DEMO_ENV) $(BIN)/outreach db upgrade
-	$(DEMO_ENV) $(BIN)/outreach population generate --size $(DEMO_SIZE) --seed 2026
+	$(DEMO_ENV) $(BIN)/outreach demo --size $(DEMO_SIZE) --seed 2026
 
 test: install
-	$(BIN)/pytest
+	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .

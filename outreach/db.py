@@ -6,9 +6,10 @@ One function makes engines so both back ends get the same care: SQLite gets WAL 
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from outreach.config import database_url
@@ -51,3 +52,13 @@ def default_engine() -> Engine:
 def is_postgres(engine: Engine) -> bool:
     """Whether `engine` talks to PostgreSQL (some bulk paths use COPY there)."""
     return engine.dialect.name == "postgresql"
+
+
+def advisory_lock(connection: Connection, name: str) -> None:
+    """Serialise work on `name` across processes until the transaction ends (PostgreSQL).
+
+    SQLite needs nothing: it admits one writer at a time, and the second waits for the first.
+    """
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

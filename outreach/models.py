@@ -146,3 +146,356 @@ class ImportRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
     rejects_report: Mapped[str | None] = mapped_column(Text)
+
+
+class SegmentRefresh(Base):
+    """One evaluation of a segment at an as-of date, with what changed since the previous one.
+
+    `version` hashes the segment's file (and the files it references), so a jump in `entered` can be
+    traced to an edited rule rather than to the population.
+    """
+
+    __tablename__ = "segment_refreshes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    segment: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date] = mapped_column(Date)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    entered: Mapped[int] = mapped_column(Integer, default=0)
+    left: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_segment_refreshes_segment_as_of", "segment", "as_of"),)
+
+
+class SegmentMembership(Base):
+    """One stay of a person in a segment: [entered_on, left_on), `left_on` empty while still a member.
+
+    Dates are the as-of dates of the refreshes that saw the person enter and leave, so "who was in on
+    day D" is the state of the latest refresh on or before D. The partial unique index allows one open
+    stay per person and segment, and serves the refresh's anti-joins and "new members" (open stays by
+    definition); the person_id index serves erasure (the cascade from `people`).
+    """
+
+    __tablename__ = "segment_memberships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    segment: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id", ondelete="CASCADE"))
+    entered_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    # Refresh ids without foreign keys: refreshes are written first in the same transaction and never
+    # deleted, and the per-row checks doubled the time of a refresh on PostgreSQL (bench/results).
+    entered_refresh_id: Mapped[int] = mapped_column(Integer)
+    left_refresh_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index(
+            "uq_segment_memberships_open",
+            "segment",
+            "person_id",
+            unique=True,
+            sqlite_where=left_on.column.is_(None),
+            postgresql_where=left_on.column.is_(None),
+        ),
+        Index("ix_segment_memberships_person_id", "person_id"),
+    )
+
+
+class CampaignRun(Base):
+    """One wave of a campaign (e.g. the career-statement campaign of 2026-11-26).
+
+    A rerun of the same wave reuses its row, and with it every message already planned or sent: that
+    is what makes "run it again" safe. Dry runs have their own rows and never count as contacts.
+    """
+
+    __tablename__ = "campaign_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign: Mapped[str] = mapped_column(String(64))
+    wave: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[date] = mapped_column(Date)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    triggered_by: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("campaign", "wave", "dry_run", name="uq_campaign_runs_wave"),)
+
+
+MESSAGE_STATUSES = (
+    "planned",  # the person is in the audience; no decision yet
+    "queued",  # a channel and a template were chosen; waiting to be sent
+    "sending",  # claimed by a worker, provider call in progress
+    "sent",  # the provider accepted it (or the letter batch was handed over)
+    "failed",  # refused for good (bad address, render error) — reason kept
+    "ambiguous",  # the request may have left, no answer: reconciled, never blindly resent
+    "excluded",  # not contacted, for a reason (opt-out, unreachable, deceased...)
+    "deferred",  # not now (contact pressure, journey gap): a later run reconsiders
+    "holdout",  # in the control group: deliberately not contacted, to measure uplift
+)
+
+
+class Message(Base):
+    """One person at one step of one campaign wave: the decision, then what became of the message.
+
+    The unique key (run, step, person) is written before any provider call; it is the guard that makes
+    a second worker, a retry or a rerun unable to send twice. Everyone of the audience gets a row,
+    including those not contacted, so nobody disappears silently from the reports.
+    """
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id", ondelete="CASCADE"))
+    journey: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    channel: Mapped[str | None] = mapped_column(String(8))
+    template: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str | None] = mapped_column(String(16), doc="'standard' or 'fragile' wording")
+    arm: Mapped[str | None] = mapped_column(String(16), doc="the A/B arm, when the step has several")
+    reason: Mapped[str | None] = mapped_column(String(48))
+    detail: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sms_segments: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    planned_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "step", "person_id", name="uq_messages_run_step_person"),
+        CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+        Index("ix_messages_run_step_status", "run_id", "step", "status"),
+        Index("ix_messages_person_sent_at", "person_id", "sent_at"),
+        Index("ix_messages_provider_id", "provider_id"),
+    )
+
+
+class Suppression(Base):
+    """A contact point that must not be used again: a hard bounce, a spam report, an SMS "STOP".
+
+    Kept by value (the address or number), not by person: a number that said STOP stays silenced
+    even if a later import attaches it to someone else.
+    """
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+    __table_args__ = (UniqueConstraint("channel", "value", name="uq_suppressions_channel_value"),)
+
+
+EVENT_TYPES = (
+    "queued",
+    "sent",
+    "delivered",
+    "deferred",
+    "bounced",
+    "dropped",
+    "opened",
+    "clicked",
+    "complained",
+    "unsubscribed",
+    "replied",
+    "responded",
+    "failed",
+    "unknown",
+)
+"""The normalised event vocabulary (documented one by one in `outreach.tracking.events`)."""
+
+
+class DeliveryEvent(Base):
+    """One provider (or own-service) event about a message: the full, deduplicated history.
+
+    `(provider, provider_event_id)` is unique, so a provider's retry or a replayed spool stores
+    nothing twice. `message_id` is empty only for events about a contact point rather than a message
+    (an inbound STOP from a number we know but never texted). `raw` keeps the payload as received.
+    """
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_event_id: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    machine: Mapped[bool] = mapped_column(Boolean, default=False)
+    url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    bounce: Mapped[str | None] = mapped_column(String(8))
+    raw: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_event_id", name="uq_delivery_events_provider_event"),
+        CheckConstraint(_in("event", EVENT_TYPES), name="event"),
+        CheckConstraint("bounce IS NULL OR bounce IN ('hard', 'soft')", name="bounce"),
+        Index("ix_delivery_events_message_id_event", "message_id", "event"),
+    )
+
+
+class UnmatchedEvent(Base):
+    """An event that names no message we know: kept aside with what it carried, never dropped.
+
+    Same dedup key as `delivery_events`; `message_key` and `provider_message_id` are what the event
+    said, so a later investigation (or a re-match) can find the message.
+    """
+
+    __tablename__ = "unmatched_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_event_id: Mapped[str] = mapped_column(String(100))
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    raw: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_event_id", name="uq_unmatched_events_provider_event"),
+        CheckConstraint(_in("event", EVENT_TYPES), name="event"),
+    )
+
+
+class MessageEngagement(Base):
+    """What became of one message and what its reader did, folded from its events (one row per message).
+
+    Times are the earliest (or latest) event time, whatever order events arrive in. Opens count human
+    opens only in `first_open_at`/`last_open_at`/`human_opens`; machine opens (Apple Mail Privacy
+    Protection, scanners) are counted apart. This is the table segment engagement conditions read.
+    """
+
+    __tablename__ = "message_engagement"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    human_opens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    machine_opens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_click_at: Mapped[datetime | None] = mapped_column(DateTime)
+    clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bounce: Mapped[str | None] = mapped_column(String(8))
+    bounced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    complained_at: Mapped[datetime | None] = mapped_column(DateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (CheckConstraint("bounce IS NULL OR bounce IN ('hard', 'soft')", name="bounce"),)
+
+
+class PersonEngagement(Base):
+    """A person's digital affinity: how well e-mail and links work for them (the channel policy reads it).
+
+    Recomputed from `message_engagement` by `outreach.tracking.feedback.refresh_affinity`, never
+    incremented, so replays and late events cannot drift it. The counts behind the score are kept so
+    the score can be explained.
+    """
+
+    __tablename__ = "person_engagement"
+
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("people.person_id", ondelete="CASCADE"), primary_key=True
+    )
+    digital_affinity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clicked_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    letter_responses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ignored_emails: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_updated: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SatisfactionAnswer(Base):
+    """An answer to the short satisfaction survey linked from a post-contact message (one per message).
+
+    Journey, channel and campaign are copied from the message so the answers can be read by journey
+    without joins; a second answer for the same message replaces the first.
+    """
+
+    __tablename__ = "satisfaction_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id", ondelete="CASCADE"), index=True)
+    journey: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    campaign: Mapped[str] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_satisfaction_answers_journey_answered_at", "journey", "answered_at"),
+    )
+
+
+class AuditEntry(Base):
+    """One act that took people's data somewhere or summarised it: an export, a report, an import.
+
+    Append-only: nothing in the code updates or deletes a row, so the log answers "who sent what to
+    whom, and when" long after the fact. `details` is JSON without personal data (counts, file names,
+    checksums, versions).
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(128))
+    count: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+
+OUTCOMES = (
+    "online_claim_started",  # a retirement claim started online (demande de retraite en ligne)
+    "claim_filed",  # a retirement claim completed and filed
+    "appointment_booked",  # an appointment (agency, phone, video) booked
+    "survivor_pension_claimed",  # a survivor's pension claim filed (pension de réversion)
+    "career_regularised",  # a career statement corrected (régularisation de carrière)
+    "workshop_attended",  # a workshop or webinar attended
+    "online_account_created",  # a personal online space created
+)
+"""What a campaign hopes people will do: the outcomes its uplift is measured on."""
+
+
+class OutcomeEvent(Base):
+    """Something a person did that a campaign aims at (a claim started, an appointment booked).
+
+    Imported from the fund's business systems as CSV; unique per person, outcome and day so that
+    importing the same file twice counts nothing twice.
+    """
+
+    __tablename__ = "outcome_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "outcome", "occurred_on", name="uq_outcome_events_person_outcome_day"),
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        Index("ix_outcome_events_outcome_occurred_on", "outcome", "occurred_on"),
+    )

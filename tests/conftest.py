@@ -8,6 +8,7 @@ fresh database, created and dropped around it.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,11 @@ from sqlalchemy import Engine, text
 
 from outreach import migrate
 from outreach.db import make_engine, normalise_url
+
+# Prefect's test server: its own home (a shared one gets "database is locked" under load), no telemetry.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="outreach-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
 POSTGRES_SKIP = "OUTREACH_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (CI sets it)"

@@ -50,7 +50,11 @@ def test_import_reports_counts_as_json_and_flags_rejected_rows(tmp_path: Path) -
     assert outreach(tmp_path, "db", "upgrade").returncode == 0
     source = write_extract(
         tmp_path / "extract.csv",
-        [person_row("P1"), person_row("P2", email="pas-une-adresse"), {**person_row("P3"), "status": "inconnu"}],
+        [
+            person_row("P1"),
+            person_row("P2", email="pas-une-adresse"),
+            {**person_row("P3"), "status": "inconnu"},
+        ],
     )
     result = outreach(tmp_path, "population", "import", str(source), "--json")
 
@@ -59,7 +63,9 @@ def test_import_reports_counts_as_json_and_flags_rejected_rows(tmp_path: Path) -
     assert (counts["imported"], counts["rejected"], counts["warnings"]) == (2, 1, 1)
     assert Path(counts["report"]).is_file()
 
-    again = outreach(tmp_path, "population", "import", str(write_extract(tmp_path / "b.csv", [person_row("P1")])))
+    again = outreach(
+        tmp_path, "population", "import", str(write_extract(tmp_path / "b.csv", [person_row("P1")]))
+    )
     assert again.returncode == 0
     assert "imported 1 people (0 new, 1 updated)" in again.stdout
 

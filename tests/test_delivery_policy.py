@@ -35,7 +35,10 @@ def person(**facts) -> PersonFacts:  # type: ignore[no-untyped-def]
         ({"opted_out": frozenset({"all"})}, Decision("excluded", "opted_out")),
         ({"opted_out": frozenset({"email"})}, Decision("queued", "fallback_channel", "sms", "standard")),
         ({"suppressed": frozenset({"email"})}, Decision("queued", "fallback_channel", "sms", "standard")),
-        ({"has_email": False, "has_mobile": False}, Decision("queued", "fallback_channel", "letter", "standard")),
+        (
+            {"has_email": False, "has_mobile": False},
+            Decision("queued", "fallback_channel", "letter", "standard"),
+        ),
         ({"preferred_channel": "sms"}, Decision("queued", "preferred_channel", "sms", "standard")),
         ({"fragility_flags": "aah"}, Decision("queued", "fragile_letter", "letter", "fragile")),
         ({"digital_profile": "non_technophile"}, Decision("queued", "fragile_letter", "letter", "fragile")),

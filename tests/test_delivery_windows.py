@@ -32,7 +32,9 @@ def test_sms_window(moment: datetime, open_: bool) -> None:
 
 
 def test_a_closed_window_says_when_it_opens_again() -> None:
-    assert SMS_WINDOW.next_opening(paris(2026, 12, 24, 20, 30)) == paris(2026, 12, 28, 8, 0)  # Christmas, weekend
+    assert SMS_WINDOW.next_opening(paris(2026, 12, 24, 20, 30)) == paris(
+        2026, 12, 28, 8, 0
+    )  # Christmas, weekend
     assert SMS_WINDOW.next_opening(paris(2026, 5, 13, 21, 0)) == paris(2026, 5, 15, 8, 0)  # over Ascension
     assert SMS_WINDOW.next_opening(paris(2026, 11, 26, 6, 0)) == paris(2026, 11, 26, 8, 0)
     during = paris(2026, 11, 26, 9, 15)

@@ -53,9 +53,14 @@ class SendResult:
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """What a provider knows of messages whose outcome was ambiguous: key -> provider id if it has it."""
+    """What a provider knows of messages whose outcome was ambiguous: key -> provider id if it has it.
+
+    `complete` is False when the provider cannot be asked (no way to find our messages): then a key
+    missing from `found` proves nothing, and the message must stay ambiguous rather than be resent.
+    """
 
     found: dict[str, str] = field(default_factory=dict)
+    complete: bool = True
 
 
 class Channel(Protocol):

@@ -167,8 +167,10 @@ class TwilioChannel:
     def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
         """Which keys Twilio holds, found by their status callback URL in the Messages list."""
         wanted = {self._callback_url(key): key for key in message_keys}
-        if not wanted or None in wanted:
+        if not wanted:
             return Reconciliation()
+        if None in wanted:  # without a status callback our key never reached Twilio: we cannot tell
+            return Reconciliation(complete=False)
         found: dict[str, str] = {}
         uri: str | None = f"/2010-04-01/Accounts/{self._account_sid}/Messages.json?PageSize=1000"
         while uri and len(found) < len(wanted):

@@ -12,9 +12,18 @@ import sys
 import click
 import typer
 
+from outreach.cli import campaigns as campaign_commands
 from outreach.cli import db as db_commands
+from outreach.cli import emulator as emulator_commands
+from outreach.cli import exports as export_commands
 from outreach.cli import population as population_commands
+from outreach.cli import reports as report_commands
+from outreach.cli import segments as segments_commands
+from outreach.cli import templates as templates_commands
+from outreach.cli import tracking as tracking_commands
+from outreach.cli.demo import demo_command
 from outreach.cli.output import fail
+from outreach.cli.serve import serve_command, worker_command
 from outreach.errors import OutreachError
 
 app = typer.Typer(
@@ -24,7 +33,18 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_commands.app, name="db")
+app.add_typer(emulator_commands.app, name="emulator")
 app.add_typer(population_commands.app, name="population")
+app.add_typer(templates_commands.app, name="templates")
+app.add_typer(segments_commands.app, name="segments")
+app.add_typer(tracking_commands.app, name="tracking")
+app.add_typer(campaign_commands.app, name="campaigns")
+app.add_typer(export_commands.app, name="export")
+app.add_typer(report_commands.outcomes_app, name="outcomes")
+app.command("report")(report_commands.report_command)
+app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 
 _state = {"debug": False}
 

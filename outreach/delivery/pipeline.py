@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.channels.base import Channel, OutgoingMessage, SendResult
@@ -179,7 +179,7 @@ def plan(engine: Engine, run_id: int, spec: StepSpec, audience: Select) -> int:
         literal(spec.journey),
         literal("planned"),
         literal(now),
-    )
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT (a parsing ambiguity)
     with engine.begin() as connection:
         before = _count(connection, run_id, spec.step)
         connection.execute(
@@ -214,7 +214,9 @@ def decide_step(
     reasons: Counter[str] = Counter()
     decision_update = (
         update(MESSAGES)
-        .where(MESSAGES.c.id == bindparam("message_id"))
+        # only rows still planned: another worker deciding the same step must not re-queue what this
+        # one already claimed (that would be a second send)
+        .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "planned")
         .values(
             status=bindparam("new_status"),
             reason=bindparam("new_reason"),
@@ -262,7 +264,14 @@ def decide_step(
 
 
 def _claim(
-    engine: Engine, run_id: int, step: str, channel: str, size: int, worker: str, max_attempts: int
+    engine: Engine,
+    run_id: int,
+    step: str,
+    channel: str,
+    size: int,
+    worker: str,
+    max_attempts: int,
+    now: datetime,
 ) -> list[ClaimedMessage]:
     """Mark up to `size` queued messages as `sending` for `worker`, committed before any provider call."""
     candidates = (
@@ -282,7 +291,7 @@ def _claim(
         claimed = connection.execute(
             update(Message)
             .where(Message.id.in_(candidates.scalar_subquery()))
-            .values(status="sending", claimed_by=worker, claimed_at=utcnow(), attempts=Message.attempts + 1)
+            .values(status="sending", claimed_by=worker, claimed_at=now, attempts=Message.attempts + 1)
             .returning(Message.id, Message.person_id, Message.channel, Message.template, Message.variant)
         ).all()
     return sorted((ClaimedMessage(*row) for row in claimed), key=lambda m: m.id)
@@ -297,12 +306,14 @@ def _people(engine: Engine, batch: list[ClaimedMessage]) -> dict[str, Mapping[st
 
 RESULT_UPDATE = (
     update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("message_id"))
+    .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "sending")
     .values(
         status=bindparam("new_status"),
         provider_id=bindparam("new_provider_id"),
         detail=bindparam("new_detail"),
-        reason=bindparam("new_reason"),
+        reason=func.coalesce(
+            bindparam("new_reason"), MESSAGES.c.reason
+        ),  # a send keeps the decision's reason
         sms_segments=bindparam("new_segments"),
         sent_at=bindparam("new_sent_at"),
     )
@@ -340,11 +351,14 @@ def send_step(
     max_attempts: int = 5,
     limit: int | None = None,
     on_progress: Callable[[SendSummary], None] | None = None,
+    before_send: Callable[[str, int], None] | None = None,
 ) -> SendSummary:
     """Send the step's queued messages, channel by channel, batch by batch, until none is left.
 
     A channel whose window is closed is skipped (its messages wait); `limit` caps how many messages
-    this call sends (for trial runs). Returns what happened.
+    this call sends (for trial runs and chunked tasks). `before_send(channel, size)` runs before each
+    provider call: the flows use it to take slots of the provider's global rate limit. Returns what
+    happened.
     """
     summary = SendSummary()
     budget = limit if limit is not None else float("inf")
@@ -363,10 +377,13 @@ def send_step(
                 int(min(channel.max_batch, budget)),
                 worker,
                 max_attempts,
+                clock(),
             )
             if not batch:
                 break
             budget -= len(batch)
+            if before_send:
+                before_send(channel_name, len(batch))
             _send_batch(engine, batch, channel, compose, summary, clock)
             if on_progress:
                 on_progress(summary)
@@ -441,7 +458,7 @@ def recover(
     """Settle messages a crash left `sending` (older than `stale_after`) and every `ambiguous` one.
 
     The provider is asked which it received: those are sent; the others never left and are queued
-    again. A channel that cannot tell leaves them as they are, for an operator to look at.
+    again. A channel that cannot tell leaves them as they are (`unresolved`), for an operator.
     """
     now = now or utcnow()
     settled: Counter[str] = Counter()
@@ -461,13 +478,15 @@ def recover(
         if channel is None:
             settled["unknown_channel"] += len(message_ids)
             continue
-        found = channel.reconcile([message_key(i) for i in message_ids]).found
+        answer = channel.reconcile([message_key(i) for i in message_ids])
+        found = answer.found
         sent = [
             {"message_id": i, "provider": found[message_key(i)]}
             for i in message_ids
             if message_key(i) in found
         ]
-        lost = [i for i in message_ids if message_key(i) not in found]
+        # Without a complete answer, "not found" proves nothing: those stay as they are, for a person.
+        lost = [i for i in message_ids if message_key(i) not in found] if answer.complete else []
         with engine.begin() as connection:
             if sent:
                 connection.execute(
@@ -484,6 +503,7 @@ def recover(
                 )
         settled["sent"] += len(sent)
         settled["requeued"] += len(lost)
+        settled["unresolved"] += len(message_ids) - len(sent) - len(lost)
     return settled
 
 

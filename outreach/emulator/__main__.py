@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 
+from outreach.asgi import bind
 from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.server import bind, make_server
+from outreach.emulator.server import make_server
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from typing import Any
 
 import httpx
 
+from outreach.asgi import START_TIMEOUT, serving_in_thread
+from outreach.emulator.app import create_app
 from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.server import bind, make_server
-
-START_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True)
@@ -115,21 +113,8 @@ def running_emulator(
 
 @contextlib.contextmanager
 def _in_thread(config: EmulatorConfig) -> Iterator[str]:
-    sock = bind()
-    server = make_server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="emulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the emulator did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving_in_thread(create_app(config), "emulator") as base_url:
+        yield base_url
 
 
 @contextlib.contextmanager

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=8), nullable=True),
         sa.Column("template", sa.String(length=64), nullable=True),
         sa.Column("variant", sa.String(length=16), nullable=True),
+        sa.Column("arm", sa.String(length=16), nullable=True),
         sa.Column("reason", sa.String(length=48), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("provider_id", sa.String(length=64), nullable=True),
@@ -62,7 +63,8 @@ def upgrade() -> None:
         sa.Column("planned_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint(
-            "status IN ('planned', 'queued', 'sending', 'sent', 'failed', 'ambiguous', 'excluded', 'deferred', 'holdout')",
+            "status IN ('planned', 'queued', 'sending', 'sent', 'failed', 'ambiguous', 'excluded', "
+            "'deferred', 'holdout')",
             name=op.f("ck_messages_status"),
         ),
         sa.ForeignKeyConstraint(

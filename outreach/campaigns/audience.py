@@ -1,0 +1,101 @@
+"""The audience of a campaign step, as one SQL SELECT of `person_id` (never a list in Python).
+
+- The first step reaches the segment's members as of the run's date (after a refresh). With
+  `new_members_only`, people already contacted (or held out) by an earlier wave of the same campaign
+  are left out, so a monthly campaign does not repeat itself; people excluded or deferred earlier
+  (no contact point then, pressure cap) get their chance again.
+- A follow-up step reaches those of the previous step who did not react within its wait (for
+  example no human open of the e-mail after 7 days), unless a stop condition ended their journey.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Connection, Select, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from outreach.campaigns.definition import Campaign, Step
+from outreach.models import CampaignRun, Message, MessageEngagement, SegmentMembership
+from outreach.segments.history import members_on
+
+REACHED = ("queued", "sending", "sent", "ambiguous", "holdout")
+"""Statuses meaning an earlier wave already took care of the person."""
+
+
+def first_step_audience(connection: Connection, campaign: Campaign, run_id: int, as_of: date) -> Select:
+    """Members of the campaign's segment on `as_of` (the segment must have been refreshed by then)."""
+    members = members_on(connection, campaign.segment, as_of).order_by(None).subquery()
+    audience = select(members.c.person_id)
+    if not campaign.new_members_only:
+        return audience
+    earlier = (
+        select(Message.id)
+        .join(CampaignRun, CampaignRun.id == Message.run_id)
+        .where(
+            CampaignRun.campaign == campaign.name,
+            CampaignRun.dry_run.is_(False),
+            CampaignRun.id != run_id,
+            Message.step == campaign.steps[0].name,
+            Message.person_id == members.c.person_id,
+            Message.status.in_(REACHED),
+        )
+    )
+    return audience.where(~exists(earlier))
+
+
+REACTIONS = {
+    "delivered": MessageEngagement.delivered_at,
+    "opened": MessageEngagement.first_open_at,  # human opens only: machine opens are counted apart
+    "clicked": MessageEngagement.first_click_at,
+    "replied": MessageEngagement.replied_at,
+    "responded": MessageEngagement.responded_at,
+}
+
+
+def _reacted(message_id: ColumnElement[int], reactions: list[str]) -> ColumnElement[bool]:
+    """Whether the message `message_id` got any of `reactions` (read from its engagement facts)."""
+    return exists(
+        select(MessageEngagement.message_id).where(
+            MessageEngagement.message_id == message_id,
+            or_(*(REACTIONS[r].is_not(None) for r in reactions)),
+        )
+    )
+
+
+def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetime) -> Select:
+    """Those sent the previous step at least `wait` ago who did not react, and whom nothing stops.
+
+    Stop conditions look at every message of the wave (a click on the first e-mail stops the letter
+    two steps later); `left_segment` drops those no longer members of the campaign's segment.
+    """
+    previous = aliased(Message)
+    audience = select(previous.person_id).where(
+        previous.run_id == run_id,
+        previous.step == step.after,
+        previous.status == "sent",
+        previous.sent_at <= now - step.wait_time,
+    )
+    if step.unless:
+        audience = audience.where(~_reacted(previous.id, list(step.unless)))
+    stops = [s for s in campaign.stop_when if s != "left_segment"]
+    if stops:
+        wave = aliased(Message)
+        audience = audience.where(
+            ~exists(
+                select(wave.id).where(
+                    wave.run_id == run_id, wave.person_id == previous.person_id, _reacted(wave.id, stops)
+                )
+            )
+        )
+    if "left_segment" in campaign.stop_when:
+        audience = audience.where(
+            exists(
+                select(SegmentMembership.id).where(
+                    SegmentMembership.segment == campaign.segment,
+                    SegmentMembership.person_id == previous.person_id,
+                    SegmentMembership.left_on.is_(None),
+                )
+            )
+        )
+    return audience

@@ -1,0 +1,146 @@
+"""Partner profiles: one YAML file per partner in `partners/`, checked before anything is written.
+
+A profile says which segments a partner may receive, which columns (from the closed list in
+`outreach.exports.columns`), on which territory, in which format, and on which legal basis. Every
+problem names the file and the line: an unknown column, a column the profile's own settings forbid,
+a segment that does not exist, a postcode outside the fund's territory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from outreach.config import PROJECT_ROOT
+from outreach.errors import ConfigurationError
+from outreach.exports.columns import COLUMNS
+from outreach.segments.library import SegmentLibrary
+from outreach.vocabulary import TERRITORY
+from outreach.yamlfiles import ConfigFileError, Location, display_path, load_model
+
+DEFAULT_DIRECTORY = PROJECT_ROOT / "partners"
+NAME = r"^[a-z][a-z0-9_]{0,62}$"
+POSTCODE = re.compile(r"^\d{5}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Filters(Strict):
+    """The partner's territory: a person passes when their postcode or their département is listed."""
+
+    departements: list[str] = Field(default_factory=list)
+    postcodes: list[str] = Field(default_factory=list)
+
+
+class PartnerProfile(Strict):
+    """A partner file."""
+
+    name: str = Field(pattern=NAME)
+    partner: str = Field(min_length=3, description="the partner's name as it appears in the manifest")
+    description: str
+    segments: list[str] = Field(min_length=1)
+    columns: list[str] = Field(min_length=1)
+    legal_basis: str = Field(min_length=20)
+    filters: Filters = Field(default_factory=Filters)
+    format: Literal["csv", "xlsx"] = "csv"
+    pseudonymise: bool = False
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A checked profile and the file it came from."""
+
+    profile: PartnerProfile
+    path: Path
+
+
+def _problems(
+    profile: PartnerProfile, lines: dict[Location, int], path: Path, segments: SegmentLibrary
+) -> list[str]:
+    where = display_path(path)
+
+    def at(*location: str | int) -> str:
+        return f"{where}, line {lines.get(location, 1)}"
+
+    problems = []
+    if profile.name != path.stem:
+        problems.append(f"{at('name')}: name must be the file name '{path.stem}'")
+    for index, segment in enumerate(profile.segments):
+        if segment not in segments.names:
+            problems.append(
+                f"{at('segments', index)}: unknown segment '{segment}' (see `outreach segments list`)"
+            )
+    seen: set[str] = set()
+    for index, code in enumerate(profile.columns):
+        if code not in COLUMNS:
+            problems.append(
+                f"{at('columns', index)}: column '{code}' does not exist; exportable columns: "
+                f"{', '.join(COLUMNS)}"
+            )
+        elif code in seen:
+            problems.append(f"{at('columns', index)}: column '{code}' is listed twice (remove one)")
+        elif code == "person_id" and profile.pseudonymise:
+            problems.append(
+                f"{at('columns', index)}: column 'person_id' is not allowed when identifiers are "
+                "pseudonymised (list 'pseudonym' instead, or set pseudonymise: false)"
+            )
+        elif code == "pseudonym" and not profile.pseudonymise:
+            problems.append(
+                f"{at('columns', index)}: column 'pseudonym' needs pseudonymise: true (or list 'person_id')"
+            )
+        seen.add(code)
+    for index, code in enumerate(profile.filters.departements):
+        if code not in TERRITORY:
+            problems.append(
+                f"{at('filters', 'departements', index)}: département '{code}' is not in the fund's "
+                f"territory ({', '.join(TERRITORY)})"
+            )
+    for index, code in enumerate(profile.filters.postcodes):
+        if not POSTCODE.match(code) or code[:2] not in TERRITORY:
+            problems.append(
+                f"{at('filters', 'postcodes', index)}: '{code}' is not a postcode of the fund's territory "
+                '(five digits, quoted, e.g. "87000")'
+            )
+    return problems
+
+
+def load_profile(name: str, segments: SegmentLibrary, directory: Path | None = None) -> LoadedProfile:
+    """The checked profile `name` from `partners/NAME.yaml`; raises with every problem of the file."""
+    directory = directory or DEFAULT_DIRECTORY
+    path = directory / f"{name}.yaml"
+    if not re.match(NAME, name) or not path.is_file():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml"))) or "none"
+        raise ConfigurationError(f"no partner profile '{name}' in {display_path(directory)} (known: {known})")
+    return _load(path, segments)
+
+
+def load_profiles(segments: SegmentLibrary, directory: Path | None = None) -> list[LoadedProfile]:
+    """Every profile of `partners/`, checked; raises listing every problem of every file."""
+    directory = directory or DEFAULT_DIRECTORY
+    if not directory.is_dir():
+        raise ConfigurationError(
+            f"{display_path(directory)}: no such folder (create it, or set OUTREACH_HOME)"
+        )
+    loaded, problems = [], []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            loaded.append(_load(path, segments))
+        except ConfigFileError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigFileError(directory, problems)
+    return loaded
+
+
+def _load(path: Path, segments: SegmentLibrary) -> LoadedProfile:
+    profile, lines = load_model(path, PartnerProfile)
+    problems = _problems(profile, lines, path, segments)
+    if problems:
+        raise ConfigFileError(path, problems)
+    return LoadedProfile(profile, path)

@@ -1,0 +1,185 @@
+"""The Prefect flows, run for real on Prefect's test server, with the emulator behind the real SDKs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import Engine, select
+
+from flows.campaigns import refresh_segments, run_campaign
+from flows.deployments import deployments
+from flows.runtime import runtime
+from outreach import migrate
+from outreach.db import default_engine, make_engine
+from outreach.emulator.config import EmulatorConfig
+from outreach.emulator.running import EmulatorHandle, running_emulator
+from outreach.models import Message
+from outreach.tracking.events import EventType, TrackingEvent
+from outreach.tracking.ingest import ingest
+from tests.people import load, person
+
+AS_OF = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris, a Thursday
+BORN_NOVEMBER_1991 = date(1991, 11, 14)
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorHandle]:
+    with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def engine(tmp_path: Path, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh embedded database and provider settings pointing at the emulator, as flows read them."""
+    url = f"sqlite:///{tmp_path / 'flows.sqlite3'}"
+    settings = {
+        "OUTREACH_DATABASE_URL": url,
+        "OUTREACH_VAR_DIR": str(tmp_path / "var"),
+        "SENDGRID_API_KEY": emulator.api_key,
+        "OUTREACH_SENDGRID_HOST": emulator.sendgrid_host,
+        "OUTREACH_EMAIL_FROM": "ne-pas-repondre@carsat-centreouest.fr",
+        "TWILIO_ACCOUNT_SID": emulator.account_sid,
+        "TWILIO_AUTH_TOKEN": emulator.auth_token,
+        "OUTREACH_TWILIO_BASE_URL": emulator.twilio_base,
+        "OUTREACH_SMS_SENDER": "CARSAT CO",
+        "OUTREACH_SMS_RATE": "1000",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OUTREACH_TRACKING_SECRET", raising=False)
+    default_engine.cache_clear()
+    runtime.cache_clear()
+    emulator.reset()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    default_engine.cache_clear()
+    runtime.cache_clear()
+
+
+def sent_people(engine: Engine, step: str) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Message.person_id, Message.channel).where(Message.step == step, Message.status == "sent")
+        ).all()
+    return dict(rows)
+
+
+def message_id(engine: Engine, person_id: str, step: str) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(Message.id).where(Message.person_id == person_id, Message.step == step)
+        )
+
+
+def engage(engine: Engine, tmp_path: Path, message: int, event: EventType, at: datetime) -> None:
+    """What the tracking service stores when SendGrid reports an open or a click."""
+    event_id = f"evt-{message}-{event.value}"
+    ingest(
+        engine,
+        [
+            TrackingEvent(
+                "sendgrid", event_id, event, at, raw="{}", message_key=f"m{message}", channel="email"
+            )
+        ],
+        tmp_path / "spool",
+    )
+
+
+def test_dry_run_then_run_then_rerun(prefect_server: None, engine: Engine, emulator: EmulatorHandle) -> None:
+    load(engine, [person(i, BORN_NOVEMBER_1991) for i in range(40)])
+
+    rehearsal = run_campaign("career_statement_35", as_of=AS_OF, dry_run=True, now=NOW)
+    assert rehearsal["dry_run"] and rehearsal["statuses"]["queued"] > 30
+    assert emulator.messages() == {"sendgrid": [], "twilio": []}
+
+    first = run_campaign("career_statement_35", as_of=AS_OF, dry_run=False, now=NOW, parallel=2)
+    sent = first["statuses"]["sent"]
+    assert sent == rehearsal["statuses"]["queued"]
+    assert sent + first["statuses"].get("holdout", 0) == 40
+    assert len(emulator.messages()["sendgrid"]) == sent
+
+    again = run_campaign("career_statement_35", as_of=AS_OF, dry_run=False, now=NOW)
+    assert again["statuses"] == first["statuses"]
+    assert len(emulator.messages()["sendgrid"]) == sent  # nobody got a second message
+
+
+def test_a_journey_over_simulated_days(
+    prefect_server: None, engine: Engine, emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    people = [person(i, BORN_NOVEMBER_1991) for i in range(60)]
+    load(engine, people)
+    run_campaign("career_statement_35", as_of=AS_OF, dry_run=False, now=NOW)
+    emailed = sorted(p for p, channel in sent_people(engine, "first_contact").items() if channel == "email")
+    opener, clicker, silent = emailed[0], emailed[1], emailed[2:]
+    engage(
+        engine,
+        tmp_path,
+        message_id(engine, opener, "first_contact"),
+        EventType.OPENED,
+        NOW + timedelta(hours=2),
+    )
+    engage(
+        engine,
+        tmp_path,
+        message_id(engine, clicker, "first_contact"),
+        EventType.CLICKED,
+        NOW + timedelta(days=1),
+    )
+
+    too_early = run_campaign(
+        "career_statement_35", "sms_reminder", AS_OF, dry_run=False, now=NOW + timedelta(days=6)
+    )
+    assert too_early["statuses"] == {}  # nobody's 7 days are over yet
+
+    day_8 = NOW + timedelta(days=8)
+    run_campaign("career_statement_35", "sms_reminder", AS_OF, dry_run=False, now=day_8)
+    reminded = sent_people(engine, "sms_reminder")
+    assert set(reminded) == set(silent)  # non-openers get the SMS; the opener and the clicker do not
+    assert set(reminded.values()) == {"sms"}
+
+    day_23 = day_8 + timedelta(days=15)
+    run_campaign("career_statement_35", "letter_reminder", AS_OF, dry_run=False, now=day_23)
+    assert set(sent_people(engine, "letter_reminder")) == set(silent)
+    assert clicker not in sent_people(engine, "letter_reminder")  # a click ends the journey
+
+
+def test_refresh_segments_records_every_segment(prefect_server: None, engine: Engine) -> None:
+    load(engine, [person(i, BORN_NOVEMBER_1991) for i in range(5)])
+    counts = refresh_segments(AS_OF)
+    assert counts["career_statement_35"] == {"members": 5, "entered": 5, "left": 0}
+    assert set(counts) == set(runtime().library.segments.names)
+
+
+def test_every_flow_is_deployed_with_its_schedule(prefect_server: None, engine: Engine) -> None:
+    for deployment in deployments(runtime().library):
+        deployment.apply()
+    with get_client(sync_client=True) as client:
+        listed = {d.name: d for d in client.read_deployments()}
+        flows = {f.id: f.name for f in client.read_flows()}
+    by_flow = {(flows[d.flow_id], name) for name, d in listed.items()}
+    assert ("dispatch-due-campaigns", "toutes-les-5-minutes") in by_flow
+    assert ("refresh-segments", "chaque-matin") in by_flow
+    assert ("ingest-events", "toutes-les-10-minutes") in by_flow
+    assert ("run-campaign", "manuel") in by_flow
+    for campaign in runtime().library.campaigns:
+        assert ("run-campaign", campaign.replace("_", "-")) in by_flow
+    morning = listed["chaque-matin"].schedules[0].schedule
+    assert (morning.cron, morning.timezone) == ("0 6 * * *", "Europe/Paris")
+    assert listed["toutes-les-5-minutes"].schedules[0].schedule.interval == timedelta(minutes=5)
+    assert listed["career-statement-35"].parameters == {"campaign": "career_statement_35", "dry_run": True}
+    assert os.environ["OUTREACH_DATABASE_URL"].startswith("sqlite")
