@@ -113,15 +113,17 @@ def run(label: str, url: str, people: int, folder: Path) -> None:
     library = load_library()
     for profile in PROFILES:
         before = peak_mb()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = export_partner_list(engine, profile, library, AS_OF, folder / label)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         verdict = "ok" if elapsed < TARGET_SECONDS else "TOO SLOW"
         print(
             f"[{label}] {profile.name:<20} {result.rows:>9,} rows in {elapsed:5.1f} s "
-            f"({result.rows / elapsed:,.0f} rows/s), {result.path.stat().st_size / 1e6:.1f} MB, "
+            f"({result.rows / elapsed:,.0f} rows/s, {cpu:.1f} s CPU in this process), "
+            f"{result.path.stat().st_size / 1e6:.1f} MB, "
             f"peak memory {before:.0f} -> {peak_mb():.0f} MB; target < {TARGET_SECONDS:.0f} s {verdict}"
         )
+    print(f"[{label}] load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     engine.dispose()
 
 

@@ -18,6 +18,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron, Interval
 
 from flows.campaigns import dispatch_due_campaigns, refresh_segments, run_campaign
+from flows.privacy import purge_expired
 from flows.tracking import ingest_events
 from outreach.campaigns.library import CampaignLibrary
 from outreach.campaigns.schedule import french_datetime, upcoming_runs
@@ -50,6 +51,12 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             schedules=[Interval(600, timezone=TIMEZONE)],
             description="Rejoue les événements mis de côté pendant une panne ; recalcule les affinités.",
             tags=["tracking"],
+        ),
+        purge_expired.to_deployment(
+            name="chaque-nuit",
+            schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
+            description="Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes.",
+            tags=["privacy"],
         ),
         run_campaign.to_deployment(
             name="manuel",

@@ -1,17 +1,20 @@
-"""The audit log: who took which people's data where, and when (issue 8 extends it).
+"""The audit log: who did what to which people's data, when, and how many.
 
-Append-only by construction: this module offers `record` and nothing that updates or deletes. Entries
-carry counts, names, checksums and versions, never personal data, so the log itself can be shown to a
-data-protection officer or an auditor as it is.
+Append-only by construction: this module offers `record` and reads, nothing that updates or deletes, and
+the database refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) on the table (migration 0006). Entries
+carry counts, file names, checksums and versions; an act on one person (an objection, a look at their
+file) names them by their fund identifier only — never a name or a contact detail — and an erasure
+by the keyed hash of that identifier. The log can be shown to a data-protection officer as it is.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import sys
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Row, insert, select
 
 from outreach.clock import utcnow
 from outreach.models import AuditEntry
@@ -27,6 +30,32 @@ def os_user() -> str:
         return "unknown"
 
 
+def current_actor() -> str:
+    """Who is acting: the Prefect user who started the flow run, if any, else the operating-system user.
+
+    Prefect is consulted only when already imported (a process outside any flow never pays its import);
+    a flow run started by a schedule or by an open-source server has no user, so the OS user stands.
+    """
+    if "prefect" in sys.modules:
+        from prefect.context import FlowRunContext
+
+        context = FlowRunContext.get()
+        creator = context.flow_run.created_by if context and context.flow_run else None
+        if creator is not None and creator.display_value:
+            return f"prefect:{creator.display_value}"
+    return os_user()
+
+
+def latest(connection: Connection, action: str, target: str) -> Row[Any] | None:
+    """The most recent entry for `action` on `target` (to record a change only when something changed)."""
+    return connection.execute(
+        select(AUDIT)
+        .where(AUDIT.c.action == action, AUDIT.c.target == target[:128])
+        .order_by(AUDIT.c.id.desc())
+        .limit(1)
+    ).first()
+
+
 def record(
     connection: Connection,
     action: str,
@@ -37,14 +66,14 @@ def record(
 ) -> int:
     """Append one entry in the caller's transaction (it commits or rolls back with the work it audits).
 
-    `actor` is the Prefect user when a flow knows it; otherwise the operating-system user.
+    `actor` defaults to `current_actor()`: the Prefect user when a flow knows it, else the OS user.
     Returns the entry's id.
     """
     return connection.execute(
         insert(AUDIT)
         .values(
             at=utcnow(),
-            actor=(actor or os_user())[:128],
+            actor=(actor or current_actor())[:128],
             action=action,
             target=target[:128],
             count=count,

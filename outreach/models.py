@@ -499,3 +499,46 @@ class OutcomeEvent(Base):
         CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
         Index("ix_outcome_events_outcome_occurred_on", "outcome", "occurred_on"),
     )
+
+
+class MessageAggregate(Base):
+    """The counts that outlive a purged wave: one row per group of its messages, no person in it.
+
+    When retention removes an old wave's per-person messages (and with them their events and
+    engagement), these rows are written first, in the same transaction, grouped by every dimension the
+    reports split a funnel by, so the wave's funnel, breakdowns and reasons can still be shown.
+    """
+
+    __tablename__ = "message_aggregates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    journey: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    variant: Mapped[str | None] = mapped_column(String(16))
+    arm: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(48))
+    messages: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
+    opened: Mapped[int] = mapped_column(Integer, doc="human opens only, as in the reports")
+    clicked: Mapped[int] = mapped_column(Integer)
+    responded: Mapped[int] = mapped_column(Integer, doc="replied or answered a letter")
+    bounced: Mapped[int] = mapped_column(Integer)
+    opted_out: Mapped[int] = mapped_column(Integer)
+    aggregated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ErasedPerson(Base):
+    """What remains of a person erased at their request: a keyed hash of their id and the date.
+
+    Never the id itself: without the secret (`OUTREACH_ERASURE_SECRET`) the row says nothing about
+    anyone, yet the import can recognise the id and refuse to bring the person back.
+    """
+
+    __tablename__ = "erased_people"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_on: Mapped[date] = mapped_column(Date)

@@ -19,6 +19,7 @@ from outreach.campaigns.runner import CampaignRunner
 from outreach.channels.base import Channel
 from outreach.channels.factory import build_channels
 from outreach.db import default_engine
+from outreach.privacy.config_versions import record_config_changes
 from outreach.tracking.links import LinkBuilder
 from outreach.tracking.settings import TrackingSettings
 from outreach.tracking.tokens import TokenSigner
@@ -49,6 +50,7 @@ def build_runtime(engine: Engine | None = None) -> Runtime:
     engine = engine or default_engine()
     migrate.require_current(engine)
     library = load_campaigns()
+    record_config_changes(engine)  # the trail shows which version of each file was in force
     links = None
     callback = None
     if os.environ.get("OUTREACH_TRACKING_SECRET") or os.environ.get("OUTREACH_TRACKING_SECRET_BLOCK"):

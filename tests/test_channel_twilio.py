@@ -141,7 +141,7 @@ def test_throttling_and_server_errors_are_retried_until_sent(emulator: EmulatorH
 def test_a_timeout_after_acceptance_is_ambiguous_and_reconcile_finds_it(emulator: EmulatorHandle) -> None:
     emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=5))
     batch = [sms(i) for i in range(4)]
-    sender = channel(emulator, timeout=0.3)
+    sender = channel(emulator, timeout=1.5)
     results = sender.send(batch)
     assert {r.outcome for r in results} == {"ambiguous"}
 

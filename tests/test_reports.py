@@ -367,5 +367,5 @@ def test_the_report_command_writes_the_file_and_an_audit_entry(
     assert "14 targeted, 9 sent" in result.output
     assert json.loads(out.read_text(encoding="utf-8"))["campaign"] == CAMPAIGN
     with sqlite_engine.connect() as connection:
-        entry = connection.execute(select(AuditEntry)).one()
+        entry = connection.execute(select(AuditEntry).where(AuditEntry.action == "report")).one()
     assert (entry.action, entry.target, entry.count) == ("report", CAMPAIGN, 14)

@@ -65,7 +65,7 @@ def test_good_rows_are_imported_and_bad_rows_reported_with_line_and_reason(
         rows = connection.execute(
             select(OutcomeEvent.person_id, OutcomeEvent.source, OutcomeEvent.occurred_on)
         ).all()
-        entry = connection.execute(select(AuditEntry)).one()
+        entry = connection.execute(select(AuditEntry).where(AuditEntry.action == "outcomes_import")).one()
     assert sorted(rows) == [
         ("P00000", "demande-en-ligne", date(2026, 11, 10)),
         ("P00001", "resultats-novembre", date(2026, 11, 12)),  # no source given: the file's name

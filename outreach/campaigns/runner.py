@@ -10,6 +10,7 @@ as contact pressure), writes previews of a few messages per channel, and sends n
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
 
+from outreach import audit
 from outreach.campaigns.audience import first_step_audience, follow_up_audience
 from outreach.campaigns.library import CampaignLibrary
 from outreach.channels.base import Channel, OutgoingMessage
@@ -185,9 +187,7 @@ class CampaignRunner:
         triggered_by: str | None = None,
     ) -> PreparedStep:
         """Plan the step's audience and decide for each person; nothing is sent yet."""
-        prepared = self.resume(
-            campaign_name, step_name, as_of, wave=wave, dry_run=dry_run, now=now, triggered_by=triggered_by
-        )
+        prepared = self._open(campaign_name, step_name, as_of, wave, dry_run, now, triggered_by)
         report, spec, campaign = prepared.report, prepared.spec, self.library.get(campaign_name)
         step = campaign.step(step_name)
         if dry_run:
@@ -221,6 +221,22 @@ class CampaignRunner:
         triggered_by: str | None = None,
     ) -> PreparedStep:
         """A step as another worker prepared it: ready to send its queued messages, nothing re-planned."""
+        prepared = self._open(campaign_name, step_name, as_of, wave, dry_run, now, triggered_by)
+        if self.library.get(campaign_name).journey == "complaint":
+            prepared.composer.extra = self._complaint_extra(prepared.report.run_id, step_name)
+        return prepared
+
+    def _open(
+        self,
+        campaign_name: str,
+        step_name: str,
+        as_of: date,
+        wave: str | None,
+        dry_run: bool,
+        now: datetime | None,
+        triggered_by: str | None,
+    ) -> PreparedStep:
+        """The run of the wave (created on first use), the step's spec, its clock and its composer."""
         campaign = self.library.get(campaign_name)
         step = campaign.step(step_name)
         spec = self.library.step_spec(campaign, step)
@@ -231,8 +247,6 @@ class CampaignRunner:
             now = now.astimezone(UTC).replace(tzinfo=None)  # timestamps are stored as naive UTC
         clock = (lambda: now) if now is not None else utcnow
         composer = Composer(self.library.renderer, as_of, self.links_for, (campaign.name, step.name))
-        if campaign.journey == "complaint":
-            composer.extra = self._complaint_extra(run_id, step.name)
         return PreparedStep(spec, composer, report, clock, first_step=step.after is None)
 
     def send(
@@ -271,7 +285,29 @@ class CampaignRunner:
         waiting = report.by_status()["queued"] if not report.dry_run else 0
         if prepared.first_step and not report.dry_run and not waiting:
             self._finish(report.run_id)
+        if report.dry_run or not waiting:
+            self._audit(report)
         return report
+
+    def _audit(self, report: StepReport) -> None:
+        """One audit entry per step run, with its counts by status: each dry run, and a real run once
+        nothing is left to send — again only if its counts changed, since a flow counts a step more
+        than once (before sending, after approval, at the end)."""
+        action = "dry_run" if report.dry_run else "campaign_run"
+        target = f"{report.campaign}/{report.step}/run {report.run_id}"
+        statuses = dict(sorted(report.by_status().items()))
+        with self.engine.begin() as connection:
+            last = audit.latest(connection, action, target)
+            if not report.dry_run and last is not None and json.loads(last.details)["statuses"] == statuses:
+                return
+            details = {"campaign": report.campaign, "step": report.step, "wave": report.wave}
+            audit.record(
+                connection,
+                action,
+                target,
+                sum(statuses.values()),
+                {**details, "run_id": report.run_id, "statuses": statuses},
+            )
 
     def cancel_queued(self, campaign_name: str, step_name: str, as_of: date, wave: str | None = None) -> int:
         """An operator refused the send: queued messages become exclusions, visible in every report."""

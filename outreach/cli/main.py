@@ -17,6 +17,7 @@ from outreach.cli import db as db_commands
 from outreach.cli import emulator as emulator_commands
 from outreach.cli import exports as export_commands
 from outreach.cli import population as population_commands
+from outreach.cli import privacy as privacy_commands
 from outreach.cli import reports as report_commands
 from outreach.cli import segments as segments_commands
 from outreach.cli import templates as templates_commands
@@ -42,6 +43,9 @@ app.add_typer(campaign_commands.app, name="campaigns")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(report_commands.outcomes_app, name="outcomes")
 app.command("report")(report_commands.report_command)
+app.command("audit")(privacy_commands.audit_command)
+app.command("purge")(privacy_commands.purge_command)
+app.add_typer(privacy_commands.person_app, name="person")
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)

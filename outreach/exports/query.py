@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, or_, select, union_all
 
 from outreach.exports.columns import COLUMNS
 from outreach.exports.profile import PartnerProfile
@@ -55,7 +55,9 @@ def partner_selection(connection: Connection, profile: PartnerProfile, as_of: da
         .group_by(memberships.c.person_id)
         .subquery("members")
     )
-    objected = exists().where(OPT_OUTS.c.person_id == PEOPLE.c.person_id, OPT_OUTS.c.channel.in_(NEVER_SHARE))
+    # NOT IN over the (small) set of objectors, not a correlated NOT EXISTS: PostgreSQL hashes it whatever
+    # its estimate of the members' count (a 200-row guess once made it rescan opt_outs per person).
+    objected = PEOPLE.c.person_id.in_(select(OPT_OUTS.c.person_id).where(OPT_OUTS.c.channel.in_(NEVER_SHARE)))
     query = (
         select(*(PEOPLE.c[name] for name in source_columns(profile)), *(members.c[flag] for flag in flags))
         .join_from(PEOPLE, members, members.c.person_id == PEOPLE.c.person_id)

@@ -42,6 +42,7 @@ from outreach.population.territory import (
     names,
 )
 from outreach.population.validate import ADDRESS_FIELDS
+from outreach.privacy.erasure import load_guard
 
 BLOCK_SIZE = 10_000
 MIN_AGE, MAX_AGE = 18, 100
@@ -809,10 +810,15 @@ def load_database(engine: Engine, size: int, seed: int, as_of: date | None = Non
     as_of = as_of or today_paris()
     people = opt_outs = complaints = warnings = 0
     with engine.begin() as connection:
+        erased = load_guard(connection)  # synthetic ids can match someone erased from this database
         for block in _blocks(size, seed, as_of):
             person_columns = _person_columns(block)
             opt_out_rows = _opt_out_rows(block.frame)
             complaint_rows = _complaint_rows(generate_complaints(block.frame, seed, as_of))
+            if erased.digests:
+                person_columns = person_columns[~person_columns["person_id"].map(erased.is_erased)]
+                opt_out_rows = [r for r in opt_out_rows if not erased.is_erased(r["person_id"])]
+                complaint_rows = [r for r in complaint_rows if not erased.is_erased(r["person_id"])]
             if is_postgres(engine):
                 _copy_people(connection, person_columns)
             else:

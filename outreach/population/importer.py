@@ -21,12 +21,14 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from outreach import audit
 from outreach.clock import today_paris
 from outreach.errors import InputFileError
 from outreach.models import ImportRun
 from outreach.population import store
 from outreach.population.columns import CSV_COLUMNS
 from outreach.population.validate import Finding, validate_row
+from outreach.privacy.erasure import ERASED_REASON, load_guard
 
 CHUNK_ROWS = 5_000
 REPORT_COLUMNS = ("line", "person_id", "outcome", "field", "reason")
@@ -173,6 +175,7 @@ def _run(
     with report_path.open("w", encoding="utf-8", newline="") as report_file, engine.begin() as connection:
         report = csv.writer(report_file)
         report.writerow(REPORT_COLUMNS)
+        erased = load_guard(connection)
 
         def record(finding: Finding) -> None:
             outcome = "rejected" if finding.rejected else "warning"
@@ -191,6 +194,10 @@ def _run(
             if result.person is not None and person_id in seen:
                 reason = "person_id already seen earlier in the file"
                 result.findings.insert(0, Finding(line, person_id, "person_id", reason, rejected=True))
+                result.person = None
+            if result.person is not None and erased.is_erased(person_id):
+                # The line locates the row; the erased person's identifier is not written again.
+                result.findings = [Finding(line, "", "person_id", ERASED_REASON, rejected=True)]
                 result.person = None
             for finding in result.findings:
                 if result.person is None and not finding.rejected:
@@ -218,4 +225,11 @@ def _run(
                 warnings=summary.warnings,
                 rejects_report=str(report_path),
             )
+        )
+        audit.record(
+            connection,
+            "import",
+            path.name,
+            summary.imported,
+            summary.as_dict(),
         )

@@ -151,7 +151,7 @@ def address_lines(person: Mapping[str, Any]) -> tuple[str, ...]:
         raise AddressError(person_id, "no last name to address the letter to")
     recipient = recipient_line(person.get("civility"), person.get("first_name"), last_name)
     if recipient is None:
-        raise AddressError(person_id, f"the name {last_name!r} is longer than {MAX_CHARS} characters")
+        raise AddressError(person_id, f"the name is longer than {MAX_CHARS} characters")
 
     lines = [recipient]
     for column, tables in (
@@ -162,7 +162,9 @@ def address_lines(person: Mapping[str, Any]) -> tuple[str, ...]:
         if value:
             fitted = _fit(value, tables)
             if fitted is None:
-                raise AddressError(person_id, f"{column} {value!r} does not fit in {MAX_CHARS} characters")
+                raise AddressError(
+                    person_id, f"{column} ({len(value)} characters) does not fit in {MAX_CHARS} characters"
+                )
             lines.append(fitted)
     for column, tables in (
         ("address_street", (STREET_TYPES, TITLES)),
@@ -172,7 +174,9 @@ def address_lines(person: Mapping[str, Any]) -> tuple[str, ...]:
         if value:
             fitted = _fit(value, tables)
             if fitted is None:
-                raise AddressError(person_id, f"{column} {value!r} does not fit in {MAX_CHARS} characters")
+                raise AddressError(
+                    person_id, f"{column} ({len(value)} characters) does not fit in {MAX_CHARS} characters"
+                )
             lines.append(fitted)
     if not (person.get("address_street") or person.get("address_locality") or "").strip():
         raise AddressError(person_id, "no street and no lieu-dit: the address is incomplete")
@@ -184,12 +188,10 @@ def address_lines(person: Mapping[str, Any]) -> tuple[str, ...]:
     if not city or not postal_code:
         raise AddressError(person_id, "the postcode or the town is missing")
     if not abroad and not re.fullmatch(r"\d{5}", postal_code):
-        raise AddressError(person_id, f"postcode {postal_code!r} is not 5 digits")
+        raise AddressError(person_id, "the postcode is not 5 digits")
     last = _fit(f"{postal_code} {city}", (TITLES,))
     if last is None:
-        raise AddressError(
-            person_id, f"town line '{postal_code} {city}' does not fit in {MAX_CHARS} characters"
-        )
+        raise AddressError(person_id, f"the postcode and town line does not fit in {MAX_CHARS} characters")
     lines.append(last)
     if abroad:
         lines.append(country[:MAX_CHARS])

@@ -1,0 +1,82 @@
+"""The counts a purge must not lose: an old wave's funnel, without a single person in it.
+
+Before retention deletes a wave's messages (and, by cascade, their events and engagement facts), its
+messages are counted into `message_aggregates`, grouped by every dimension the reports split by
+(step, journey, channel, wording variant, A/B arm, age band on the wave's date, status, reason) and
+with the same measures as `outreach.reports.funnel` (human opens only; responded = replied or
+answered a letter). `run_funnel` reads them back as the reports' funnel measures.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from itertools import pairwise
+
+from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, or_, select, text
+
+from outreach.exports.columns import AGE_BANDS
+from outreach.models import Message, MessageAggregate, MessageEngagement, Person
+from outreach.reports.model import FUNNEL_MEASURES
+from outreach.segments.dates import latest_birth_for_age
+
+MESSAGES = Message.__table__
+ENGAGEMENT = MessageEngagement.__table__
+PEOPLE = Person.__table__
+AGGREGATES = MessageAggregate.__table__
+DIMENSIONS = ("step", "journey", "channel", "variant", "arm", "status", "reason")
+STATUS_MEASURE = {"planned": "pending", "queued": "pending", "sending": "pending", "ambiguous": "failed"}
+"""Message statuses the funnel counts under another name (the others are measures themselves)."""
+ENGAGEMENT_MEASURES = ("delivered", "opened", "clicked", "responded", "bounced", "opted_out")
+
+
+def age_band(as_of: date) -> ColumnElement[str]:
+    """The age band on `as_of`, as the reports and exports label it (plain date comparisons)."""
+    whens = [
+        (PEOPLE.c.birth_date > latest_birth_for_age(as_of, upper * 12), label)
+        for (_, label), (upper, _) in pairwise(AGE_BANDS)
+    ]
+    return case(*whens, else_=AGE_BANDS[-1][1])
+
+
+def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetime) -> int:
+    """Count run `run_id`'s messages into `message_aggregates` (one INSERT ... SELECT); returns rows added."""
+    e = ENGAGEMENT.c
+    responded = or_(e.replied_at.is_not(None), e.responded_at.is_not(None))
+    counted = select(
+        MESSAGES.c.run_id,
+        *(MESSAGES.c[name] for name in DIMENSIONS),
+        age_band(as_of).label("age_band"),
+        func.count().label("messages"),
+        func.count(e.delivered_at).label("delivered"),
+        func.count(e.first_open_at).label("opened"),
+        func.count(e.first_click_at).label("clicked"),
+        func.coalesce(func.sum(case((responded, 1), else_=0)), 0).label("responded"),
+        func.count(e.bounce).label("bounced"),
+        func.count(e.unsubscribed_at).label("opted_out"),
+        literal(now).label("aggregated_at"),
+    )
+    query = (
+        counted.select_from(
+            MESSAGES.outerjoin(ENGAGEMENT, e.message_id == MESSAGES.c.id).join(
+                PEOPLE, PEOPLE.c.person_id == MESSAGES.c.person_id
+            )
+        )
+        .where(MESSAGES.c.run_id == run_id)
+        .group_by(MESSAGES.c.run_id, *(MESSAGES.c[name] for name in DIMENSIONS), text("age_band"))
+    )
+    columns = [c.name for c in counted.selected_columns]
+    return connection.execute(insert(AGGREGATES).from_select(columns, query)).rowcount
+
+
+def run_funnel(connection: Connection, run_id: int) -> dict[str, dict[str, int]]:
+    """The funnel of a purged run per step, in the reports' measures (`FUNNELFUNNEL_MEASURES`)."""
+    a = AGGREGATES.c
+    funnel: dict[str, dict[str, int]] = {}
+    for row in connection.execute(select(AGGREGATES).where(a.run_id == run_id)):
+        step = funnel.setdefault(row.step, dict.fromkeys(FUNNEL_MEASURES, 0))
+        step["targeted"] += row.messages
+        status = STATUS_MEASURE.get(row.status, row.status)
+        step[status] += row.messages
+        for measure in ENGAGEMENT_MEASURES:
+            step[measure] += getattr(row, measure)
+    return funnel
