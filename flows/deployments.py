@@ -19,6 +19,7 @@ from prefect.schedules import Cron, Interval
 
 from flows.campaigns import dispatch_due_campaigns, refresh_segments, run_campaign
 from flows.privacy import purge_expired
+from flows.reports import campaign_report, export_partner_list
 from flows.tracking import ingest_events
 from outreach.campaigns.library import CampaignLibrary
 from outreach.campaigns.schedule import french_datetime, upcoming_runs
@@ -57,6 +58,17 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
             description="Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes.",
             tags=["privacy"],
+        ),
+        export_partner_list.to_deployment(
+            name="manuel",
+            description="Écrire la liste d'un partenaire (colonnes autorisées, manifeste, journal d'audit).",
+            tags=["partners"],
+        ),
+        campaign_report.to_deployment(
+            name="manuel",
+            parameters={"format": "html"},
+            description="Le bilan d'une campagne : entonnoir, délais, satisfaction, coût, effet mesuré.",
+            tags=["reports"],
         ),
         run_campaign.to_deployment(
             name="manuel",
