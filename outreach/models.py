@@ -528,6 +528,9 @@ class MessageAggregate(Base):
     responded: Mapped[int] = mapped_column(Integer, doc="replied or answered a letter")
     bounced: Mapped[int] = mapped_column(Integer)
     opted_out: Mapped[int] = mapped_column(Integer)
+    sms_segments: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="billed SMS parts (a message without a count counts one)"
+    )
     aggregated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

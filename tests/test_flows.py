@@ -176,6 +176,8 @@ def test_every_flow_is_deployed_with_its_schedule(prefect_server: None, engine: 
     assert ("refresh-segments", "chaque-matin") in by_flow
     assert ("ingest-events", "toutes-les-10-minutes") in by_flow
     assert ("run-campaign", "manuel") in by_flow
+    assert ("export-partner-list", "manuel") in by_flow
+    assert ("campaign-report", "manuel") in by_flow
     for campaign in runtime().library.campaigns:
         assert ("run-campaign", campaign.replace("_", "-")) in by_flow
     morning = listed["chaque-matin"].schedules[0].schedule

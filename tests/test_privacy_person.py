@@ -109,7 +109,7 @@ def test_the_file_holds_everything_and_reads_in_french(engine: Engine, tmp_path:
         "pre_retirees depuis le 26/11/2026, sorti le 01/02/2027",
         "prepare_retirement, vague 2026-11-26, étape invitation : envoyé, e-mail",
         "événement clicked le 27/11/2026 18:05",
-        "note 4/5",
+        "note 4/5 le 28/11/2026 10:00 : « Conseillère très claire, merci. »",
         "france_services_vienne au 26/11/2026",
         "objection par",
     ):

@@ -163,3 +163,11 @@ def test_the_shipped_retention_file_reads_and_an_unreadable_period_is_refused(tm
     broken.write_text("delivery_events: toujours\n", encoding="utf-8")
     with pytest.raises(ConfigurationError, match=r"retention\.yaml.*'toujours' is not a period"):
         load_policy(broken)
+
+
+def test_the_purge_runs_every_night_from_its_deployment() -> None:
+    from flows.deployments import deployments  # imported here: Prefect is slow to import
+
+    [nightly] = [d for d in deployments(load_campaigns()) if d.name == "chaque-nuit"]
+    schedule = nightly.schedules[0].schedule
+    assert (nightly.flow_name, schedule.cron, schedule.timezone) == ("purge", "30 3 * * *", "Europe/Paris")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, true, update
+from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.channels.base import Channel, OutgoingMessage, SendResult
@@ -34,6 +34,8 @@ from outreach.models import CampaignRun, Message, Person
 from outreach.rendering.errors import RenderError, TemplateError
 
 MESSAGES = Message.__table__
+ANALYZE_AFTER = 10_000
+"""Planned rows after which PostgreSQL's statistics on `messages` are refreshed."""
 PEOPLE = Person.__table__
 
 
@@ -192,7 +194,13 @@ def plan(engine: Engine, run_id: int, spec: StepSpec, audience: Select) -> int:
             .where(Message.run_id == run_id, Message.step == spec.step, Message.status == "deferred")
             .values(status="planned", reason=None)
         )
-        return _count(connection, run_id, spec.step) - before
+        added = _count(connection, run_id, spec.step) - before
+    if added >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
+        # A first big campaign on a fresh database: PostgreSQL still believes `messages` is empty and
+        # plans the contact-pressure queries as nested loops (seen: 50 s per chunk instead of 0.2 s).
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE messages"))
+    return added
 
 
 def _count(connection: Any, run_id: int, step: str) -> int:

@@ -4,7 +4,8 @@ Before retention deletes a wave's messages (and, by cascade, their events and en
 messages are counted into `message_aggregates`, grouped by every dimension the reports split by
 (step, journey, channel, wording variant, A/B arm, age band on the wave's date, status, reason) and
 with the same measures as `outreach.reports.funnel` (human opens only; responded = replied or
-answered a letter). `run_funnel` reads them back as the reports' funnel measures.
+answered a letter), plus the billed SMS parts the cost report counts. `run_funnel` reads them back as
+the reports' funnel measures.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetim
         func.coalesce(func.sum(case((responded, 1), else_=0)), 0).label("responded"),
         func.count(e.bounce).label("bounced"),
         func.count(e.unsubscribed_at).label("opted_out"),
+        func.coalesce(func.sum(func.coalesce(MESSAGES.c.sms_segments, 1)), 0).label("sms_segments"),
         literal(now).label("aggregated_at"),
     )
     query = (

@@ -38,6 +38,24 @@ CHANNEL_LABELS = {
     "partner_sharing": "partage avec les partenaires",
     "all": "tous les canaux",
 }
+VALUE_LABELS = {
+    "status": {"active": "en activité", "retired": "retraité(e)", "deceased": "décédé(e)"},
+    "worker_type": {"salaried": "salarié(e)", "self_employed": "travailleur indépendant"},
+    "digital_profile": {
+        "technophile": "à l'aise avec le numérique",
+        "non_technophile": "peu à l'aise avec le numérique",
+    },
+    "fragility_flags": {
+        "aah": "AAH",
+        "rsa": "RSA",
+        "invalidity_pension": "pension d'invalidité",
+        "disability": "handicap",
+        "france_travail": "inscrit(e) à France Travail",
+        "financial_difficulty": "difficultés financières",
+    },
+    "preferred_channel": CHANNEL_LABELS,
+}
+"""Coded values of `people`, in words (fragility flags are a ';' list)."""
 STATUS_LABELS = {
     "planned": "prévu",
     "queued": "en attente d'envoi",
@@ -63,8 +81,15 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _field(name: str, value: Any) -> str:
+    labels = VALUE_LABELS.get(name)
+    if labels is None or not value:
+        return _value(value)
+    return ", ".join(labels.get(code, code) for code in str(value).split(";"))
+
+
 def _section(title: str, lines: list[str]) -> list[str]:
-    return ["", title, *(lines or ["  (aucun)"])]
+    return ["", title, *(lines or ["  (rien)"])]
 
 
 def _message_lines(message: dict[str, Any]) -> list[str]:
@@ -89,7 +114,7 @@ def render_text(held: dict[str, Any]) -> str:
     lines = [f"Données détenues sur la personne {person['person_id']}"]
     lines += _section(
         "Identité et coordonnées",
-        [f"  {label} : {_value(person[name])}" for name, label in FIELD_LABELS.items()],
+        [f"  {label} : {_field(name, person[name])}" for name, label in FIELD_LABELS.items()],
     )
     lines += _section(
         "Oppositions",
@@ -118,7 +143,11 @@ def render_text(held: dict[str, Any]) -> str:
     lines += _section("Messages", [line for m in held["messages"] for line in _message_lines(m)])
     lines += _section(
         "Réponses aux enquêtes de satisfaction",
-        [f"  - note {a['score']}/5 le {_value(a['answered_at'])}" for a in held["satisfaction_answers"]],
+        [
+            f"  - note {a['score']}/5 le {_value(a['answered_at'])}"
+            + (f" : « {a['comment']} »" if a["comment"] else "")
+            for a in held["satisfaction_answers"]
+        ],
     )
     lines += _section(
         "Démarches enregistrées",
