@@ -11,14 +11,12 @@ the reports' funnel measures.
 from __future__ import annotations
 
 from datetime import date, datetime
-from itertools import pairwise
 
-from sqlalchemy import ColumnElement, Connection, case, func, insert, literal, or_, select, text
+from sqlalchemy import Connection, case, func, insert, literal, or_, select, text
 
-from outreach.exports.columns import AGE_BANDS
 from outreach.models import Message, MessageAggregate, MessageEngagement, Person
+from outreach.reports.funnel import age_band
 from outreach.reports.model import FUNNEL_MEASURES
-from outreach.segments.dates import latest_birth_for_age
 
 MESSAGES = Message.__table__
 ENGAGEMENT = MessageEngagement.__table__
@@ -28,15 +26,6 @@ DIMENSIONS = ("step", "journey", "channel", "variant", "arm", "status", "reason"
 STATUS_MEASURE = {"planned": "pending", "queued": "pending", "sending": "pending", "ambiguous": "failed"}
 """Message statuses the funnel counts under another name (the others are measures themselves)."""
 ENGAGEMENT_MEASURES = ("delivered", "opened", "clicked", "responded", "bounced", "opted_out")
-
-
-def age_band(as_of: date) -> ColumnElement[str]:
-    """The age band on `as_of`, as the reports and exports label it (plain date comparisons)."""
-    whens = [
-        (PEOPLE.c.birth_date > latest_birth_for_age(as_of, upper * 12), label)
-        for (_, label), (upper, _) in pairwise(AGE_BANDS)
-    ]
-    return case(*whens, else_=AGE_BANDS[-1][1])
 
 
 def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetime) -> int:

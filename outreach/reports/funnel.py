@@ -91,7 +91,7 @@ def _roll_up(scope: ReportScope, cube: Cube, index: int) -> tuple[FunnelRow, ...
     return tuple(sorted(rows, key=lambda r: (order.get(r.step, len(order)), r.group)))
 
 
-def _age_band(as_of: date) -> ColumnElement[str]:
+def age_band(as_of: date) -> ColumnElement[str]:
     """The age band on `as_of` as a CASE over birth dates: plain date comparisons, no per-row arithmetic."""
     whens = [
         (PEOPLE.c.birth_date > latest_birth_for_age(as_of, upper * 12), label)
@@ -111,7 +111,7 @@ def funnel_and_breakdowns(
     """
     cube: Cube = []
     for run in scope.runs:
-        groups = [*(MESSAGES.c[name] for name in CUBE_DIMENSIONS[:-1]), _age_band(run.as_of)]
+        groups = [*(MESSAGES.c[name] for name in CUBE_DIMENSIONS[:-1]), age_band(run.as_of)]
         query = (
             _base(scope, *groups)
             .join(PEOPLE, PEOPLE.c.person_id == MESSAGES.c.person_id)
