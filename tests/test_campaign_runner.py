@@ -11,19 +11,15 @@ from sqlalchemy import Engine, select
 
 from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.channels.print_batch import DropFolder, PrintChannel
-from outreach.channels.retry import RetryPolicy
-from outreach.channels.sendgrid_email import SendGridChannel
-from outreach.channels.twilio_sms import TwilioChannel
 from outreach.emulator.config import EmulatorConfig
 from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import Message
+from tests.emulated import emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)  # a Thursday
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris: every send window is open
 BORN_NOVEMBER_1991 = date(1991, 11, 14)  # turns 35 this month: in career_statement_35
-FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +38,7 @@ def runner(
     engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
 ) -> CampaignRunner:
     emulator.reset()
-    channels = {
-        "email": SendGridChannel(
-            emulator.api_key,
-            host=emulator.sendgrid_host,
-            sender=("ne-pas-repondre@carsat-centreouest.fr", "CARSAT Centre-Ouest"),
-            retry=FAST,
-        ),
-        "sms": TwilioChannel(
-            emulator.account_sid,
-            emulator.auth_token,
-            sender="CARSAT CO",
-            base_url=emulator.twilio_base,
-            rate_per_second=1000,
-            retry=FAST,
-        ),
-        "letter": PrintChannel(library.renderer, DropFolder(tmp_path / "drop"), tmp_path / "work"),
-    }
+    channels = emulated_channels(emulator, library.renderer, tmp_path)
     return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 

@@ -19,23 +19,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from outreach.campaigns.library import load_campaigns
+from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.channels.print_batch import DropFolder, PrintChannel
-from outreach.channels.retry import RetryPolicy
-from outreach.channels.sendgrid_email import SendGridChannel
-from outreach.channels.twilio_sms import TwilioChannel
+from outreach.channels.base import Channel
 from outreach.delivery.policy import PressureLimits
 from outreach.emulator.config import EmulatorConfig, Faults
 from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import Message
+from tests.emulated import CALLBACK, emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris, a Thursday: every window is open
 BORN = date(1991, 11, 14)  # in career_statement_35 this month
-FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
-CALLBACK = "http://127.0.0.1:9/webhooks/twilio/status?m={message_key}"
 
 
 @pytest.fixture
@@ -44,27 +40,9 @@ def emulator() -> Iterator[EmulatorHandle]:
         yield handle
 
 
-def channels(emulator: EmulatorHandle, tmp_path: Path, library) -> dict:  # type: ignore[no-untyped-def]
-    return {
-        "email": SendGridChannel(
-            emulator.api_key,
-            host=emulator.sendgrid_host,
-            sender=("ne-pas-repondre@carsat-centreouest.fr", "CARSAT Centre-Ouest"),
-            timeout=1.0,
-            retry=FAST,
-        ),
-        "sms": TwilioChannel(
-            emulator.account_sid,
-            emulator.auth_token,
-            sender="CARSAT CO",
-            base_url=emulator.twilio_base,
-            status_callback=CALLBACK,
-            rate_per_second=2000,
-            timeout=1.0,
-            retry=FAST,
-        ),
-        "letter": PrintChannel(library.renderer, DropFolder(tmp_path / "drop"), tmp_path / "work"),
-    }
+def channels(emulator: EmulatorHandle, tmp_path: Path, library: CampaignLibrary) -> dict[str, Channel]:
+    """Short timeouts, so injected timeouts turn into ambiguous outcomes quickly."""
+    return emulated_channels(emulator, library.renderer, tmp_path, timeout=1.0)
 
 
 def received_keys(emulator: EmulatorHandle) -> Counter[str]:

@@ -11,21 +11,17 @@ from sqlalchemy import Engine, select
 
 from outreach.campaigns.library import load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.channels.print_batch import DropFolder, PrintChannel
-from outreach.channels.retry import RetryPolicy
-from outreach.channels.sendgrid_email import SendGridChannel
-from outreach.channels.twilio_sms import TwilioChannel
 from outreach.emulator.config import EmulatorConfig
 from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import AuditEntry, Message, OptOut
 from outreach.privacy.objection import record_objection
+from tests.emulated import emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)  # a Thursday
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris
 LATER = NOW + timedelta(days=8)  # the SMS reminder's 7 days have passed (a Friday)
 BORN_NOVEMBER_1991 = date(1991, 11, 14)
-FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -38,23 +34,7 @@ def emulator() -> Iterator[EmulatorHandle]:
 def runner(engine: Engine, emulator: EmulatorHandle, tmp_path: Path) -> CampaignRunner:
     emulator.reset()
     library = load_campaigns()
-    channels = {
-        "email": SendGridChannel(
-            emulator.api_key,
-            host=emulator.sendgrid_host,
-            sender=("ne-pas-repondre@carsat-centreouest.fr", "CARSAT Centre-Ouest"),
-            retry=FAST,
-        ),
-        "sms": TwilioChannel(
-            emulator.account_sid,
-            emulator.auth_token,
-            sender="CARSAT CO",
-            base_url=emulator.twilio_base,
-            rate_per_second=1000,
-            retry=FAST,
-        ),
-        "letter": PrintChannel(library.renderer, DropFolder(tmp_path / "drop"), tmp_path / "work"),
-    }
+    channels = emulated_channels(emulator, library.renderer, tmp_path)
     return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
