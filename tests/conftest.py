@@ -86,3 +86,36 @@ def postgres_engine(postgres_url: str) -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest) -> Engine:
     """A migrated database, once on SQLite and once on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """Prefect's temporary test server, started once for the whole session (~15 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def flow_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated embedded database that the flows' runtime reads from the environment, as in production.
+
+    The cached engine and runtime are reset around the test, so each test's flows see its own database
+    (and the provider settings the test adds with `monkeypatch` before running a flow).
+    """
+    from flows.runtime import runtime
+    from outreach.db import default_engine
+
+    url = f"sqlite:///{tmp_path / 'flows.sqlite3'}"
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
+    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("OUTREACH_TRACKING_SECRET", raising=False)
+    default_engine.cache_clear()
+    runtime.cache_clear()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    default_engine.cache_clear()
+    runtime.cache_clear()

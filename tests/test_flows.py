@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import Engine, select
 
 from flows.campaigns import refresh_segments, run_campaign
 from flows.deployments import deployments
 from flows.runtime import runtime
-from outreach import migrate
-from outreach.db import default_engine, make_engine
 from outreach.emulator.config import EmulatorConfig
 from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import Message
@@ -30,24 +27,15 @@ BORN_NOVEMBER_1991 = date(1991, 11, 14)
 
 
 @pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorHandle]:
     with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
         yield handle
 
 
 @pytest.fixture
-def engine(tmp_path: Path, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh embedded database and provider settings pointing at the emulator, as flows read them."""
-    url = f"sqlite:///{tmp_path / 'flows.sqlite3'}"
+def engine(flow_database: Engine, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The flows' embedded database, with provider settings pointing at the emulator."""
     settings = {
-        "OUTREACH_DATABASE_URL": url,
-        "OUTREACH_VAR_DIR": str(tmp_path / "var"),
         "SENDGRID_API_KEY": emulator.api_key,
         "OUTREACH_SENDGRID_HOST": emulator.sendgrid_host,
         "OUTREACH_EMAIL_FROM": "ne-pas-repondre@carsat-centreouest.fr",
@@ -59,16 +47,8 @@ def engine(tmp_path: Path, emulator: EmulatorHandle, monkeypatch: pytest.MonkeyP
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OUTREACH_TRACKING_SECRET", raising=False)
-    default_engine.cache_clear()
-    runtime.cache_clear()
     emulator.reset()
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    default_engine.cache_clear()
-    runtime.cache_clear()
+    return flow_database
 
 
 def sent_people(engine: Engine, step: str) -> dict[str, str]:

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import Engine, func, select
 
 from flows.privacy import purge_expired
-from flows.runtime import runtime
-from outreach import migrate
 from outreach.campaigns.library import load_campaigns
-from outreach.db import default_engine, make_engine
 from outreach.models import AuditEntry, Message
 from tests.people import load, person
 from tests.privacy_support import outbox_runner
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'flows.sqlite3'}"
-    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
-    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("OUTREACH_TRACKING_SECRET", raising=False)
-    default_engine.cache_clear()
-    runtime.cache_clear()
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    default_engine.cache_clear()
-    runtime.cache_clear()
+def database(flow_database: Engine, prefect_server: None) -> Engine:
+    return flow_database
 
 
 def test_the_purge_flow_reports_its_counts_and_a_dry_run_deletes_nothing(
@@ -45,13 +29,12 @@ def test_the_purge_flow_reports_its_counts_and_a_dry_run_deletes_nothing(
     old = outbox_runner(database, load_campaigns(), tmp_path).run_step(
         "career_statement_35", "first_contact", date(2024, 1, 15), now=datetime(2024, 1, 15, 9, 30)
     )
-    with prefect_test_harness(server_startup_timeout=120):
-        rehearsal = purge_expired(dry_run=True)
-        with database.connect() as connection:
-            kept = connection.scalar(select(func.count()).select_from(Message))
-        result = purge_expired()
-        with get_client(sync_client=True) as client:
-            artifacts = {artifact.key: artifact for artifact in client.read_artifacts()}
+    rehearsal = purge_expired(dry_run=True)
+    with database.connect() as connection:
+        kept = connection.scalar(select(func.count()).select_from(Message))
+    result = purge_expired()
+    with get_client(sync_client=True) as client:
+        artifacts = {artifact.key: artifact for artifact in client.read_artifacts()}
 
     assert rehearsal["counts"]["messages"] == kept == 6 and rehearsal["aggregated_runs"] == []
     assert result["counts"]["messages"] == 6 and result["aggregated_runs"] == [old.run_id]

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import Engine, select
 
 from flows.reports import campaign_report, export_partner_list
-from flows.runtime import runtime
-from outreach import migrate
-from outreach.db import default_engine, make_engine
 from outreach.models import AuditEntry
 from outreach.segments.history import refresh
 from outreach.segments.library import load_library
@@ -23,26 +18,9 @@ from tests.people import load, person
 from tests.test_reports import CAMPAIGN, small_campaign
 
 
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_server: None) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'flows.sqlite3'}"
-    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
-    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("OUTREACH_TRACKING_SECRET", raising=False)
-    default_engine.cache_clear()
-    runtime.cache_clear()
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    default_engine.cache_clear()
-    runtime.cache_clear()
+def database(flow_database: Engine, prefect_server: None) -> Engine:
+    return flow_database
 
 
 def test_the_report_flow_writes_the_report_and_attaches_its_summary(database: Engine) -> None:
