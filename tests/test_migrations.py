@@ -49,3 +49,8 @@ def test_an_unreachable_server_names_the_setting_to_check() -> None:
     engine = make_engine("postgresql://nobody@127.0.0.1:1/outreach")
     with pytest.raises(DatabaseError, match="Check OUTREACH_DATABASE_URL"):
         migrate.upgrade(engine)
+
+
+def test_an_embedded_database_in_a_folder_not_made_yet_is_created(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'demo' / 'outreach.sqlite3'}")
+    assert migrate.upgrade(engine) == migrate.head_revision()
