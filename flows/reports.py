@@ -42,14 +42,15 @@ def prefect_actor() -> str | None:
 def export_partner_list(partner: str, as_of: date | None = None, out: str | None = None) -> dict[str, Any]:
     """Write a partner's list (file, manifest, audit entry) as of a date (default: today in Paris)."""
     library = runtime().library.segments
-    profile = load_profile(partner, library).profile
+    loaded = load_profile(partner, library)
     result = exports.export_partner_list(
         runtime().engine,
-        profile,
+        loaded.profile,
         library,
         as_of or today_paris(),
         Path(out) if out else None,
         prefect_actor(),
+        public_key=loaded.public_key_path,
     )
     summary = {"profil": partner, "lignes": result.rows, "fichier": result.path.name, "sha256": result.sha256}
     create_table_artifact(

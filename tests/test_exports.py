@@ -12,10 +12,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
 from outreach.exports.columns import COLUMNS
+from outreach.exports.encryption import decrypt_file
 from outreach.exports.export import ExportResult, export_partner_list
 from outreach.exports.profile import load_profile, load_profiles
 from outreach.exports.pseudonyms import SECRET_VARIABLE
@@ -94,8 +97,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def export(engine: Engine, library: SegmentLibrary, folder: Path, name: str, out: Path) -> ExportResult:
-    profile = load_profile(name, library, folder).profile
-    return export_partner_list(engine, profile, library, AS_OF, out)
+    loaded = load_profile(name, library, folder)
+    return export_partner_list(engine, loaded.profile, library, AS_OF, out, public_key=loaded.public_key_path)
 
 
 def test_the_file_has_exactly_the_profiles_columns_and_only_people_who_may_be_shared(
@@ -274,3 +277,42 @@ def test_the_shipped_partner_profiles_are_valid(library: SegmentLibrary) -> None
     assert {"france_services_vienne", "ccas_limoges", "france_travail_nouvelle_aquitaine"} <= set(loaded)
     assert all(set(p.columns) <= set(COLUMNS) for p in loaded.values())
     assert loaded["france_travail_nouvelle_aquitaine"].pseudonymise
+
+
+def test_a_list_for_a_partner_with_a_public_key_exists_only_encrypted(
+    population: Engine, library: SegmentLibrary, tmp_path: Path
+) -> None:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    folder = tmp_path / "partners"
+    write_profile(folder)
+    (folder / "fs_vienne.pem").write_bytes(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    clear = export(population, library, folder, "fs_vienne", tmp_path / "clear")
+    with (folder / "fs_vienne.yaml").open("a", encoding="utf-8") as profile:
+        profile.write("encrypt_for: fs_vienne.pem\n")
+    sealed = export(population, library, folder, "fs_vienne", tmp_path / "sealed")
+
+    assert sealed.path.name.endswith(".csv.enc")
+    assert [p.name for p in (tmp_path / "sealed").iterdir() if not p.name.endswith(".manifest.json")] == [
+        sealed.path.name
+    ]  # no clear copy left behind
+    assert b"Moreau" not in sealed.path.read_bytes()
+    assert decrypt_file(sealed.path, private_key).decode("utf-8-sig") == clear.path.read_bytes().decode(
+        "utf-8-sig"
+    )
+    manifest = json.loads(sealed.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["encrypted"] is True
+    assert manifest["sha256"] == hashlib.sha256(sealed.path.read_bytes()).hexdigest()
+    assert stat.S_IMODE(sealed.path.stat().st_mode) == 0o600
+
+
+def test_a_profile_whose_key_is_missing_is_refused(library: SegmentLibrary, tmp_path: Path) -> None:
+    folder = tmp_path / "partners"
+    write_profile(folder)
+    with (folder / "fs_vienne.yaml").open("a", encoding="utf-8") as profile:
+        profile.write("encrypt_for: absent.pem\n")
+    with pytest.raises(ConfigFileError, match=r"fs_vienne.yaml, line 11: cannot read a PEM public key"):
+        load_profile("fs_vienne", library, folder)

@@ -49,11 +49,11 @@ def partner(
 ) -> None:
     """Write a partner's list, its manifest (rows, columns, SHA-256, segment versions) and an audit entry."""
     library = load_library()
-    profile = load_profile(name, library).profile  # checked before anything is read or written
+    loaded = load_profile(name, library)  # checked before anything is read or written
     engine = default_engine()
     migrate.require_current(engine)
     day = as_of.date() if as_of else today_paris()
-    result = export_partner_list(engine, profile, library, day, out)
+    result = export_partner_list(engine, loaded.profile, library, day, out, public_key=loaded.public_key_path)
     typer.echo(f"exported {result.rows} people to {result.path} (sha256 {result.sha256[:16]}…)")
     typer.echo(f"manifest: {result.manifest_path}")
     if as_json:

@@ -22,7 +22,9 @@ from sqlalchemy import Connection, Engine
 from outreach import audit
 from outreach.clock import utcnow
 from outreach.config import var_dir
+from outreach.errors import ConfigurationError
 from outreach.exports.columns import COLUMNS, ExportContext
+from outreach.exports.encryption import encrypt_file, load_public_key
 from outreach.exports.profile import PartnerProfile
 from outreach.exports.pseudonyms import partner_key, pseudonymiser
 from outreach.exports.query import partner_selection
@@ -90,8 +92,16 @@ def export_partner_list(
     as_of: date,
     folder: Path | None = None,
     actor: str | None = None,
+    public_key: Path | None = None,
 ) -> ExportResult:
-    """Write the partner's list as of `as_of` into `folder` (default `var/exports/<profile>/`)."""
+    """Write the partner's list as of `as_of` into `folder` (default `var/exports/<profile>/`).
+
+    A profile with `encrypt_for` needs the partner's `public_key` (`LoadedProfile.public_key_path`):
+    the list is then written only encrypted (`.enc`), never in clear.
+    """
+    if profile.encrypt_for and public_key is None:
+        raise ConfigurationError(f"profile {profile.name} asks for encryption: pass its public key")
+    recipient = load_public_key(public_key) if profile.encrypt_for and public_key else None
     key = partner_key(profile.name) if profile.pseudonymise else None
     context = ExportContext(
         as_of=as_of,
@@ -102,14 +112,21 @@ def export_partner_list(
     folder = private_folder(folder) if folder else default_folder(profile.name)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     final = folder / f"{profile.name}_{as_of.isoformat()}_{stamp}.{profile.format}"
+    if recipient is not None:
+        final = final.with_name(final.name + ".enc")
     manifest_final = final.with_name(final.name + ".manifest.json")
     partial, manifest_partial = (p.with_name(f".{p.name}.partial") for p in (final, manifest_final))
+    clear = partial.with_name(partial.name + ".clear")
     header = [COLUMNS[code].header for code in profile.columns]
     try:
         with engine.begin() as connection:
+            written = clear if recipient is not None else partial
             rows = WRITERS[profile.format].write(
-                partial, header, _chunks(connection, profile, as_of, context)
+                written, header, _chunks(connection, profile, as_of, context)
             )
+            if recipient is not None:
+                encrypt_file(clear, partial, recipient)
+                clear.unlink()  # the list exists only encrypted
             checksum = sha256_of(partial)
             manifest = {
                 "profile": profile.name,
@@ -126,6 +143,7 @@ def export_partner_list(
                 "segments": _segment_versions(connection, profile, as_of, library),
                 "filters": profile.filters.model_dump(),
                 "pseudonymised": profile.pseudonymise,
+                "encrypted": recipient is not None,
             }
             audit_id = audit.record(
                 connection,
@@ -143,6 +161,6 @@ def export_partner_list(
         os.replace(partial, final)
         os.replace(manifest_partial, manifest_final)
     finally:
-        partial.unlink(missing_ok=True)
-        manifest_partial.unlink(missing_ok=True)
+        for leftover in (clear, partial, manifest_partial):
+            leftover.unlink(missing_ok=True)
     return ExportResult(profile.name, final, manifest_final, rows, checksum, audit_id)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from outreach.config import PROJECT_ROOT
 from outreach.errors import ConfigurationError
 from outreach.exports.columns import COLUMNS
+from outreach.exports.encryption import UnusableKey, load_public_key
 from outreach.segments.library import SegmentLibrary
 from outreach.vocabulary import TERRITORY
 from outreach.yamlfiles import ConfigFileError, Location, display_path, load_model
@@ -50,6 +51,8 @@ class PartnerProfile(Strict):
     filters: Filters = Field(default_factory=Filters)
     format: Literal["csv", "xlsx"] = "csv"
     pseudonymise: bool = False
+    encrypt_for: str | None = None
+    """The partner's RSA public key (a PEM file beside the profile): the list is then encrypted for them."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class LoadedProfile:
 
     profile: PartnerProfile
     path: Path
+
+    @property
+    def public_key_path(self) -> Path | None:
+        """Where the partner's public key is, when their lists are encrypted."""
+        return self.path.parent / self.profile.encrypt_for if self.profile.encrypt_for else None
 
 
 def _problems(
@@ -95,6 +103,11 @@ def _problems(
                 f"{at('columns', index)}: column 'pseudonym' needs pseudonymise: true (or list 'person_id')"
             )
         seen.add(code)
+    if profile.encrypt_for is not None:
+        try:
+            load_public_key(path.parent / profile.encrypt_for)
+        except UnusableKey as exc:
+            problems.append(f"{at('encrypt_for')}: {exc} (ask the partner for their public key)")
     for index, code in enumerate(profile.filters.departements):
         if code not in TERRITORY:
             problems.append(
