@@ -47,7 +47,7 @@ from outreach.campaigns.runner import CampaignRunner
 from outreach.channels.base import Channel
 from outreach.channels.sendgrid_email import SendGridChannel
 from outreach.channels.twilio_sms import TwilioChannel
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.delivery.pipeline import message_key
 from outreach.delivery.policy import PressureLimits
 from outreach.emulator.config import EmulatorConfig
@@ -141,16 +141,8 @@ def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
             for leftover in folder.glob(f"{path.name}*"):
                 leftover.unlink()
         return
-    admin = make_engine(postgres).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"outreach_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalise_url(postgres).rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres_database(postgres, "outreach_bench") as url:
+        yield url
 
 
 def populate(url: str, size: int) -> float:

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from outreach import migrate
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.exports.export import export_partner_list
 from outreach.exports.profile import PartnerProfile
 from outreach.exports.pseudonyms import SECRET_VARIABLE
@@ -140,17 +140,8 @@ def main() -> None:
         if args.db in ("postgres", "both"):
             if not args.postgres:
                 raise SystemExit("--postgres URL (or OUTREACH_TEST_POSTGRES_URL) is needed for PostgreSQL")
-            admin = make_engine(args.postgres).execution_options(isolation_level="AUTOCOMMIT")
-            name = f"outreach_bench_exports_{os.getpid()}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = normalise_url(args.postgres).rsplit("/", 1)[0] + f"/{name}"
+            with throwaway_postgres_database(args.postgres, "outreach_bench_exports") as url:
                 run("postgres", url, args.people, Path(folder))
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

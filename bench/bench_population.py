@@ -20,14 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import text
-
 from outreach import migrate
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.population import generator
 
 AS_OF = date(2026, 11, 24)
@@ -76,18 +73,9 @@ def run_phase(phase: str, size: int, seed: int, postgres: str) -> dict[str, obje
             rows, elapsed, summary = _load(f"sqlite:///{Path(directory) / 'bench.sqlite3'}", size, seed)
         extra = summary.__dict__
     else:
-        admin = make_engine(postgres).execution_options(isolation_level="AUTOCOMMIT")
-        name = f"outreach_bench_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = normalise_url(postgres).rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_postgres_database(postgres, "outreach_bench") as url:
             rows, elapsed, summary = _load(url, size, seed)
-            extra = summary.__dict__
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        extra = summary.__dict__
     return {"phase": phase, "rows": rows, "seconds": elapsed, "peak_mb": _peak_mb(), **extra}
 
 

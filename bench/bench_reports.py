@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from outreach import migrate
 from outreach.campaigns.definition import Campaign
 from outreach.campaigns.library import load_campaigns
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.reports import funnel, satisfaction, timing, uplift
 from outreach.reports.build import build_report, render
 from outreach.reports.costs import Prices
@@ -241,17 +241,8 @@ def main() -> None:
     if args.db in ("postgres", "both"):
         if not args.postgres:
             raise SystemExit("--postgres URL (or OUTREACH_TEST_POSTGRES_URL) is needed for PostgreSQL")
-        admin = make_engine(args.postgres).execution_options(isolation_level="AUTOCOMMIT")
-        name = f"outreach_bench_reports_{os.getpid()}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            run("postgres", normalise_url(args.postgres).rsplit("/", 1)[0] + f"/{name}", args.messages,
-                args.events_per_message)  # fmt: skip
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with throwaway_postgres_database(args.postgres, "outreach_bench_reports") as url:
+            run("postgres", url, args.messages, args.events_per_message)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, text
 
 from outreach import migrate
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.segments import history
 from outreach.segments.compiler import count_query
 from outreach.segments.dates import shift_months
@@ -255,23 +255,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_segments_") as folder:
         bench("SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}", args.size, args.seed, args.repeat)
     if args.postgres:
-        name = "outreach_bench_segments"
-        admin = make_engine(args.postgres).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            bench(
-                "PostgreSQL",
-                normalise_url(args.postgres).rsplit("/", 1)[0] + f"/{name}",
-                args.size,
-                args.seed,
-                args.repeat,
-            )
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with throwaway_postgres_database(args.postgres, "outreach_bench_segments") as url:
+            bench("PostgreSQL", url, args.size, args.seed, args.repeat)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     loaders = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from outreach import migrate
 from outreach.clock import utcnow
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 from outreach.models import CampaignRun, DeliveryEvent, Message, UnmatchedEvent
 from outreach.population.columns import PERSON_FIELDS
 from outreach.population.store import upsert_people
@@ -290,17 +290,8 @@ def main() -> None:
                 ),
             )
     if args.db in ("postgres", "both"):
-        admin = make_engine(args.postgres).execution_options(isolation_level="AUTOCOMMIT")
-        name = f"bench_tracking_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = normalise_url(args.postgres).rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_postgres_database(args.postgres, "outreach_bench_tracking") as url:
             print("postgresql ", json.dumps(run(url, args.events, args.batch, args.clients, args.workers)))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

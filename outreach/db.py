@@ -7,6 +7,9 @@ One function makes engines so both back ends get the same care: SQLite gets WAL 
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -66,3 +69,21 @@ def advisory_lock(connection: Connection, name: str) -> None:
     if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@contextmanager
+def throwaway_postgres_database(server_url: str, prefix: str = "outreach_scratch") -> Iterator[str]:
+    """A new, empty database on the server of `server_url`, dropped on exit; yields its URL.
+
+    Tests and benchmarks measure on a fresh database each time, never on one someone uses.
+    """
+    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield normalise_url(server_url).rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from outreach import migrate
-from outreach.db import make_engine, normalise_url
+from outreach.db import make_engine, throwaway_postgres_database
 
 # Prefect's test server: its own home (a shared one gets "database is locked" under load), no telemetry.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="outreach-prefect-"))
@@ -26,26 +25,6 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL")
 POSTGRES_SKIP = "OUTREACH_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (CI sets it)"
-
-
-def _fresh_postgres_database() -> tuple[str, str]:
-    """Create an empty database next to OUTREACH_TEST_POSTGRES_URL; returns (url, name)."""
-    assert POSTGRES_URL
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    base = normalise_url(POSTGRES_URL)
-    return base.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop_postgres_database(name: str) -> None:
-    assert POSTGRES_URL
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -59,9 +38,8 @@ def postgres_url() -> Iterator[str]:
     """The URL of an empty, throwaway PostgreSQL database (not migrated)."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
-    url, name = _fresh_postgres_database()
-    yield url
-    _drop_postgres_database(name)
+    with throwaway_postgres_database(POSTGRES_URL, "outreach_test") as url:
+        yield url
 
 
 @pytest.fixture
