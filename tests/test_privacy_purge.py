@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from datetime import date, datetime
@@ -14,9 +15,9 @@ from outreach.campaigns.library import load_campaigns
 from outreach.campaigns.runner import StepReport
 from outreach.errors import ConfigurationError
 from outreach.models import AuditEntry, DeliveryEvent, Message, MessageAggregate, MessageEngagement
-from outreach.privacy.aggregates import run_funnel
 from outreach.privacy.purge import purge
 from outreach.privacy.retention import RetentionPolicy, load_policy
+from outreach.reports.build import build_report, render
 from outreach.reports.funnel import funnel_and_breakdowns
 from outreach.reports.scope import resolve_scope
 from outreach.tracking.events import EventType
@@ -140,16 +141,40 @@ def test_a_purge_removes_old_detail_and_keeps_the_funnel_of_old_campaigns(
         recent_clicks = connection.execute(
             select(DeliveryEvent.url, DeliveryEvent.raw).where(DeliveryEvent.event == "clicked")
         ).all()
-        assert run_funnel(connection, old.run_id) == funnel_before  # the old wave still has its funnel
         count, details = connection.execute(
             select(AuditEntry.count, AuditEntry.details).where(AuditEntry.action == "purge")
         ).one()
     assert old_messages == 0 and report.aggregated_runs == [old.run_id]
+    assert _funnel(engine, old.run_id) == funnel_before  # the old wave still has its funnel
     assert recent_clicks == [(None, "{}")]  # the recent wave keeps its click, without URL or payload
     assert _funnel(engine, recent.run_id) == recent_funnel  # and its whole funnel
     assert not export.exists() and manifest.exists() and fresh_report.exists()
     assert count == report.total and json.loads(details)["deleted"]["export_files"] == 1
     assert purge(engine, RetentionPolicy(), now=TODAY).total == 0  # nothing left to purge
+
+
+def test_the_report_of_a_purged_wave_keeps_its_counts_and_says_what_detail_is_gone(
+    engine: Engine, waves: tuple[StepReport, StepReport]
+) -> None:
+    old, _ = waves
+    campaign = load_campaigns().get(CAMPAIGN)
+    before, whole_before = build_report(engine, campaign, old.run_id), build_report(engine, campaign)
+    assert before.breakdowns["segment"] and before.delivery_times and not before.runs[0].purged
+
+    purge(engine, RetentionPolicy(), now=TODAY)
+
+    after, whole_after = build_report(engine, campaign, old.run_id), build_report(engine, campaign)
+    assert after.runs[0].purged and [run.purged for run in whole_after.runs] == [True, False]
+    assert after.funnel == before.funnel and after.totals()["clicked"] == 1
+    assert after.reasons == before.reasons and after.costs == before.costs
+    for name in ("journey", "variant", "arm", "age_band"):
+        assert after.breakdowns[name] == before.breakdowns[name], name
+    # What needs one row per person is gone for that wave, and the report says so.
+    assert after.breakdowns["segment"] == () and after.delivery_times == () and after.engagement == ()
+    assert whole_after.totals() == whole_before.totals() and whole_after.costs == whole_before.costs
+    markdown = render(after, "md")
+    assert f"(n° {old.run_id}, détail purgé)" in markdown and "comptes conservés" in markdown
+    assert "vagues purgées n'y figurent pas" in html.unescape(render(whole_after, "html"))
 
 
 def test_the_shipped_retention_file_reads_and_an_unreadable_period_is_refused(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ Before retention deletes a wave's messages (and, by cascade, their events and en
 messages are counted into `message_aggregates`, grouped by every dimension the reports split by
 (step, journey, channel, wording variant, A/B arm, age band on the wave's date, status, reason) and
 with the same measures as `outreach.reports.funnel` (human opens only; responded = replied or
-answered a letter), plus the billed SMS parts the cost report counts. `run_funnel` reads them back as
-the reports' funnel measures.
+answered a letter), plus the billed SMS parts the cost report counts. `outreach.reports.aggregated`
+reads them back, so a report of a purged wave still has its funnel, reasons and costs.
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ from sqlalchemy import Connection, case, func, insert, literal, or_, select, tex
 
 from outreach.models import Message, MessageAggregate, MessageEngagement, Person
 from outreach.reports.funnel import age_band
-from outreach.reports.model import FUNNEL_MEASURES
 
 MESSAGES = Message.__table__
 ENGAGEMENT = MessageEngagement.__table__
 PEOPLE = Person.__table__
 AGGREGATES = MessageAggregate.__table__
 DIMENSIONS = ("step", "journey", "channel", "variant", "arm", "status", "reason")
-STATUS_MEASURE = {"planned": "pending", "queued": "pending", "sending": "pending", "ambiguous": "failed"}
-"""Message statuses the funnel counts under another name (the others are measures themselves)."""
-ENGAGEMENT_MEASURES = ("delivered", "opened", "clicked", "responded", "bounced", "opted_out")
 
 
 def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetime) -> int:
@@ -57,17 +53,3 @@ def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetim
     )
     columns = [c.name for c in counted.selected_columns]
     return connection.execute(insert(AGGREGATES).from_select(columns, query)).rowcount
-
-
-def run_funnel(connection: Connection, run_id: int) -> dict[str, dict[str, int]]:
-    """The funnel of a purged run per step, in the reports' measures (`FUNNELFUNNEL_MEASURES`)."""
-    a = AGGREGATES.c
-    funnel: dict[str, dict[str, int]] = {}
-    for row in connection.execute(select(AGGREGATES).where(a.run_id == run_id)):
-        step = funnel.setdefault(row.step, dict.fromkeys(FUNNEL_MEASURES, 0))
-        step["targeted"] += row.messages
-        status = STATUS_MEASURE.get(row.status, row.status)
-        step[status] += row.messages
-        for measure in ENGAGEMENT_MEASURES:
-            step[measure] += getattr(row, measure)
-    return funnel

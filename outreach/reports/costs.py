@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select
 from outreach.config import PROJECT_ROOT
 from outreach.errors import ConfigurationError
 from outreach.models import Message
+from outreach.reports import aggregated
 from outreach.reports.model import CostLine
 from outreach.reports.scope import ReportScope
 from outreach.yamlfiles import load_model
@@ -67,7 +68,7 @@ def load_prices(path: Path | None = None) -> Prices:
 
 
 def costs(connection: Connection, scope: ReportScope, prices: Prices) -> tuple[CostLine, ...]:
-    """Sent messages and billed units per channel, priced."""
+    """Sent messages and billed units per channel, priced (purged waves from their kept counts)."""
     query = (
         select(
             MESSAGES.c.channel,
@@ -77,9 +78,16 @@ def costs(connection: Connection, scope: ReportScope, prices: Prices) -> tuple[C
         .where(MESSAGES.c.run_id.in_(scope.run_ids), MESSAGES.c.status == "sent")
         .group_by(MESSAGES.c.channel)
     )
+    sent: dict[str, tuple[int, int]] = {}
+    for channel, messages, segments in [
+        *connection.execute(query),
+        *aggregated.sent(connection, scope.purged_run_ids),
+    ]:
+        before = sent.get(channel, (0, 0))
+        sent[channel] = (before[0] + int(messages), before[1] + int(segments))
     unit_price = {"email": prices.email, "sms": prices.sms_segment, "letter": prices.letter}
     lines = []
-    for channel, messages, segments in connection.execute(query):
+    for channel, (messages, segments) in sent.items():
         units = int(segments) if channel == "sms" else int(messages)
         price = unit_price.get(channel, 0.0)
         lines.append(CostLine(channel, int(messages), units, price, round(units * price, 2)))

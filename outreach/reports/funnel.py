@@ -7,7 +7,8 @@ handed to the printer); failed refused or ambiguous; delivered, opened (human op
 bounced, opted out (unsubscribed) from the folded engagement facts; responded = replied or answered a
 letter. Breakdowns use the same measures, grouped by journey, wording variant (fragile or standard),
 A/B arm, age band on the wave's date, and segment membership on the wave's date (a person in two
-segments counts in both).
+segments counts in both). Waves purged by retention count from their kept aggregates (all of the
+above but the segment breakdown, which needs the people).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, or_,
 
 from outreach.exports.columns import AGE_BANDS
 from outreach.models import CampaignRun, Message, MessageEngagement, Person, SegmentMembership
-from outreach.reports.model import FUNNEL_MEASURES, FunnelRow, ReasonCount
+from outreach.reports import aggregated
+from outreach.reports.model import FUNNEL_MEASURES, NONE, FunnelRow, ReasonCount
 from outreach.reports.scope import ReportScope
 from outreach.segments.dates import latest_birth_for_age
 
@@ -28,7 +30,6 @@ ENGAGEMENT = MessageEngagement.__table__
 RUNS = CampaignRun.__table__
 PEOPLE = Person.__table__
 MEMBERSHIPS = SegmentMembership.__table__
-NONE = "—"
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -107,10 +108,11 @@ def funnel_and_breakdowns(
     variant, A/B arm and age band on the wave's date.
 
     One scan per wave, grouped by step and all five dimensions (age bands are compared with dates
-    computed for that wave); the result, a few hundred rows, is rolled up per dimension.
+    computed for that wave), plus the kept aggregates of purged waves, which have the same five
+    dimensions; the result, a few hundred rows, is rolled up per dimension.
     """
-    cube: Cube = []
-    for run in scope.runs:
+    cube: Cube = aggregated.cube(connection, scope.purged_run_ids, CUBE_DIMENSIONS)
+    for run in scope.live_runs:
         groups = [*(MESSAGES.c[name] for name in CUBE_DIMENSIONS[:-1]), age_band(run.as_of)]
         query = (
             _base(scope, *groups)
@@ -138,7 +140,8 @@ def segment_breakdown(connection: Connection, scope: ReportScope) -> tuple[Funne
 
 
 def reasons(connection: Connection, scope: ReportScope) -> tuple[ReasonCount, ...]:
-    """Who was not contacted at each step, and why (excluded and deferred, by reason)."""
+    """Who was not contacted at each step, and why (excluded and deferred, by reason), purged waves
+    included."""
     query = (
         select(
             MESSAGES.c.step,
@@ -153,4 +156,5 @@ def reasons(connection: Connection, scope: ReportScope) -> tuple[ReasonCount, ..
     rows = [
         ReasonCount(step, status, reason, count) for step, status, reason, count in connection.execute(query)
     ]
+    rows = aggregated.merge_reasons(rows + aggregated.reasons(connection, scope.purged_run_ids))
     return tuple(sorted(rows, key=lambda r: (order.get(r.step, len(order)), -r.count, r.reason)))

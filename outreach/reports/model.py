@@ -26,6 +26,8 @@ FUNNEL_MEASURES = (
     "opted_out",
 )
 """Funnel columns, in reading order (see `funnel.measures` for their definitions)."""
+NONE = "—"
+"""The group of messages with no value for a breakdown (no channel chosen, no A/B arm...)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class RunInfo:
     wave: str
     as_of: date
     status: str
+    purged: bool = False
+    """Its messages were deleted by retention: only its counts remain (`reports.aggregated`)."""
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,25 @@ def _environment() -> Environment:
     return environment
 
 
+PURGED_NOTE = (
+    "Le détail des vagues marquées « détail purgé » a été supprimé à la fin de sa durée de conservation : "
+    "leurs entonnoirs, motifs et coûts viennent des comptes conservés au moment de la purge."
+)
+DETAIL_NOTE = (
+    "Ne porte que sur les vagues dont le détail est conservé : les vagues purgées n'y figurent pas "
+    "(ce calcul demande les messages de chaque personne)."
+)
+
+
 def _context(report: CampaignReport) -> dict[str, object]:
-    return {"r": report, "totals": report.totals(), "total_cost": sum(line.total for line in report.costs)}
+    return {
+        "r": report,
+        "totals": report.totals(),
+        "total_cost": sum(line.total for line in report.costs),
+        "purged": any(run.purged for run in report.runs),
+        "purged_note": PURGED_NOTE,
+        "detail_note": DETAIL_NOTE,
+    }
 
 
 def render_html(report: CampaignReport) -> str:

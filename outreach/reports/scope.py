@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from outreach.campaigns.definition import Campaign
 from outreach.errors import ConfigurationError
 from outreach.models import CampaignRun
+from outreach.reports.aggregated import purged_run_ids
 from outreach.reports.model import RunInfo
 
 RUNS = CampaignRun.__table__
@@ -24,6 +25,16 @@ class ReportScope:
     @property
     def run_ids(self) -> list[int]:
         return [run.id for run in self.runs]
+
+    @property
+    def live_runs(self) -> list[RunInfo]:
+        """The runs whose messages are still held (every figure can be computed)."""
+        return [run for run in self.runs if not run.purged]
+
+    @property
+    def purged_run_ids(self) -> list[int]:
+        """The runs retention purged: only their counts remain."""
+        return [run.id for run in self.runs if run.purged]
 
     @property
     def entry_step(self) -> str:
@@ -47,7 +58,9 @@ def resolve_scope(connection: Connection, campaign: Campaign, run_id: int | None
         raise ConfigurationError(
             f"run {run_id} is a dry run: rehearsals contacted nobody and are not reported"
         )
-    runs = tuple(RunInfo(r.id, r.wave, r.as_of, r.status) for r in rows if not r.dry_run)
+    real = [r for r in rows if not r.dry_run]
+    purged = purged_run_ids(connection, [r.id for r in real])
+    runs = tuple(RunInfo(r.id, r.wave, r.as_of, r.status, r.id in purged) for r in real)
     if not runs:
         raise ConfigurationError(
             f"campaign '{campaign.name}' has no real run yet (dry runs are not reported); "
