@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from outreach.campaigns.library import load_campaigns
 from outreach.config import PROJECT_ROOT
 from outreach.models import AuditEntry
+from outreach.population.generator import load_database
 from outreach.population.importer import import_population
 from outreach.privacy.config_versions import record_config_changes
 from tests.people import load, person
@@ -48,6 +49,14 @@ def test_an_import_records_its_counts(engine: Engine, tmp_path: Path) -> None:
     assert (details["created"], details["rejected"]) == (1, 1)
     with engine.connect() as connection:
         assert connection.scalar(select(AuditEntry.actor)) == getpass.getuser()
+
+
+def test_a_synthetic_load_is_recorded_like_an_import(engine: Engine) -> None:
+    summary = load_database(engine, 300, seed=7, as_of=AS_OF)
+
+    [(action, target, count, details)] = _trail(engine)
+    assert (action, target, count) == ("import", "synthetic population (seed 7)", summary.people)
+    assert (details["size"], details["opt_outs"], details["as_of"]) == (300, summary.opt_outs, "2026-11-26")
 
 
 def test_each_step_run_and_each_dry_run_records_its_counts_by_status(engine: Engine, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import pandas as pd
 import phonenumbers
 from sqlalchemy import Connection, Engine
 
+from outreach import audit
 from outreach.clock import today_paris
 from outreach.db import is_postgres
 from outreach.population import store
@@ -829,4 +830,13 @@ def load_database(engine: Engine, size: int, seed: int, as_of: date | None = Non
             opt_outs += len(opt_out_rows)
             complaints += len(complaint_rows)
             warnings += block.warnings
-    return LoadSummary(people=people, opt_outs=opt_outs, complaints=complaints, warnings=warnings)
+        summary = LoadSummary(people=people, opt_outs=opt_outs, complaints=complaints, warnings=warnings)
+        # Synthetic, but it writes the same tables as an import: the trail must show who loaded what.
+        audit.record(
+            connection,
+            "import",
+            f"synthetic population (seed {seed})",
+            people,
+            {**asdict(summary), "size": size, "seed": seed, "as_of": as_of.isoformat()},
+        )
+    return summary
