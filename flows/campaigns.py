@@ -193,7 +193,11 @@ def run_campaign(
         )
         if not answer.approve:
             runtime().runner().cancel_queued(campaign, step, as_of, wave)
-            logger.info("run %s not approved: queued messages cancelled", prepared["run_id"])
+            logger.info(
+                "run %s not approved: its queued messages are cancelled (reason not_approved); "
+                "to send after a fix, run the step again with a new wave",
+                prepared["run_id"],
+            )
             return {"run_id": prepared["run_id"], "approved": False}
 
     total = max(_queued(finish_step(campaign, step, as_of, wave, False)), 1)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
 from sqlalchemy import Engine, select
 
 from flows.campaigns import refresh_segments, run_campaign
@@ -96,6 +101,51 @@ def test_dry_run_then_run_then_rerun(prefect_server: None, engine: Engine, emula
     again = run_campaign("career_statement_35", as_of=AS_OF, dry_run=False, now=NOW)
     assert again["statuses"] == first["statuses"]
     assert len(emulator.messages()["sendgrid"]) == sent  # nobody got a second message
+
+
+def _answer_when_paused(wave: str, answer: dict[str, bool]) -> dict:
+    """Run a wave with approval in a thread, answer its pause like an operator, return its result."""
+    result: dict = {}
+    flow = threading.Thread(
+        target=lambda: result.update(
+            run_campaign(
+                "career_statement_35", as_of=AS_OF, dry_run=False, wave=wave, now=NOW, require_approval=True
+            )
+        )
+    )
+    flow.start()
+    paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 60
+        while not (waiting := client.read_flow_runs(flow_run_filter=paused)):
+            assert time.monotonic() < deadline and flow.is_alive(), "the flow never paused for approval"
+            time.sleep(0.2)
+    [run] = waiting
+    resume_flow_run(run.id, run_input=answer)
+    flow.join(timeout=60)
+    assert not flow.is_alive()
+    return result
+
+
+def test_a_run_waits_for_approval_and_sends_only_when_approved(
+    prefect_server: None, engine: Engine, emulator: EmulatorHandle
+) -> None:
+    load(engine, [person(i, BORN_NOVEMBER_1991) for i in range(20)])
+
+    refused = _answer_when_paused("novembre", {"approve": False})
+    assert refused["approved"] is False
+    assert emulator.messages() == {"sendgrid": [], "twilio": []}  # nothing left while it waited
+    with engine.connect() as connection:
+        decisions = connection.execute(
+            select(Message.status, Message.reason).where(Message.run_id == refused["run_id"])
+        ).all()
+    held_back = decisions.count(("excluded", "not_approved"))
+    assert held_back > 0 and all(status != "sent" for status, _ in decisions)
+
+    # After a fix, a new wave: everyone the refusal held back is reached (the holdout stays held out).
+    approved = _answer_when_paused("novembre-corrigee", {"approve": True})
+    assert approved["statuses"] == {"sent": held_back}
+    assert len(emulator.messages()["sendgrid"]) + len(emulator.messages()["twilio"]) == held_back
 
 
 def test_a_journey_over_simulated_days(

@@ -34,6 +34,7 @@ REASONS = {
     "no_address": "pas d'adresse postale",
     "journey_gap": "contacté récemment dans un autre parcours",
     "pressure_cap": "plafond de sollicitations atteint",
+    "not_approved": "envoi refusé par l'opérateur",
 }
 OUTCOMES = {
     "online_claim_started": "Demande de retraite en ligne commencée",
