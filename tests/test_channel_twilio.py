@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
+from aiohttp import ConnectionTimeoutError, ServerDisconnectedError, SocketTimeoutError
 
 from outreach.channels.base import OutgoingMessage
 from outreach.channels.retry import RetryPolicy
 from outreach.channels.twilio_sms import TokenBucket, TwilioChannel
+from outreach.channels.twilio_transport import classify_transport
 from outreach.emulator.config import EmulatorConfig, Faults
 from outreach.emulator.running import EmulatorHandle, running_emulator
 
 CALLBACK = "http://127.0.0.1:9/twilio/status?message_key={message_key}"
-"""Nobody listens there: the emulator's callbacks are refused, which these tests do not need."""
+"""Nobody listens there; the emulator posts no status callbacks anyway (events off), since these tests
+do not need them and hundreds of refused posts, retried, would slow the emulator sharing our GIL."""
 FAST = RetryPolicy(attempts=8, base_delay=0.01, max_delay=1.0)
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=5)) as handle:
+    with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
         yield handle
 
 
@@ -116,15 +122,38 @@ def test_the_rate_holds_across_the_pool(emulator: EmulatorHandle) -> None:
     assert elapsed < (count / rate) + 2
 
 
+def test_the_rate_holds_with_many_requests_in_flight(emulator: EmulatorHandle) -> None:
+    count, rate = 200, 400.0
+    sender = channel(emulator, rate_per_second=rate, concurrency=64)
+    started = time.monotonic()
+    results = sender.send([sms(i) for i in range(count)])
+    elapsed = time.monotonic() - started
+    sender.close()
+    assert {r.outcome for r in results} == {"sent"}
+    assert elapsed >= (count - 1) / rate * 0.95
+    assert emulator.stats()["twilio_accepted"] == count
+
+
+def test_channels_sharing_a_bucket_share_its_rate(emulator: EmulatorHandle) -> None:
+    bucket = TokenBucket(rate=100.0)
+    senders = [channel(emulator, bucket=bucket, concurrency=16) for _ in range(2)]
+    batches = [[sms(i) for i in range(30)], [sms(i) for i in range(100, 130)]]
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda pair: pair[0].send(pair[1]), zip(senders, batches, strict=True)))
+    elapsed = time.monotonic() - started
+    for sender in senders:
+        sender.close()
+    assert {r.outcome for batch in results for r in batch} == {"sent"}
+    assert elapsed >= 59 / 100 * 0.95
+
+
 def test_a_token_bucket_allows_its_burst_then_paces() -> None:
     bucket = TokenBucket(rate=100.0, burst=5)
-    started = time.monotonic()
-    for _ in range(5):
-        bucket.acquire()
-    assert time.monotonic() - started < 0.03
-    for _ in range(10):
-        bucket.acquire()
-    assert time.monotonic() - started >= 0.09
+    assert [bucket.reserve() for _ in range(5)] == [0.0] * 5
+    waits = [bucket.reserve() for _ in range(10)]
+    assert waits == sorted(waits)
+    assert 0.09 <= waits[-1] <= 0.11
 
 
 def test_throttling_and_server_errors_are_retried_until_sent(emulator: EmulatorHandle) -> None:
@@ -164,3 +193,72 @@ def test_an_unreachable_provider_is_a_transient_fault() -> None:
     (result,) = sender.send([sms(1)])
     sender.close()
     assert (result.outcome, result.reason) == ("retry", "connection refused")
+
+
+def test_faults_under_concurrency_are_retried_and_each_message_is_held_once(emulator: EmulatorHandle) -> None:
+    emulator.configure(twilio_faults=Faults(rate_429=0.1, rate_500=0.05, rate_503=0.05, retry_after=0.02))
+    batch = [sms(i) for i in range(200)]
+    sender = channel(emulator, concurrency=16)
+    results = sender.send(batch)
+    sender.close()
+    assert [r.reason for r in results if r.outcome != "sent"] == []
+    assert sorted(r.message_key for r in results) == sorted(m.message_key for m in batch)
+    stats = emulator.stats()
+    assert stats["twilio_accepted"] == 200
+    assert stats.get("twilio_fault_429", 0) + stats.get("twilio_fault_500", 0) > 0
+    callbacks = [m["status_callback"] for m in emulator.messages()["twilio"]]
+    assert len(callbacks) == len(set(callbacks)) == 200
+
+
+def test_a_retry_after_beyond_the_policy_leaves_each_message_queued_after_one_call(
+    emulator: EmulatorHandle,
+) -> None:
+    emulator.configure(twilio_faults=Faults(rate_429=1.0, retry_after=5))
+    sender = channel(emulator, concurrency=8)  # FAST waits at most 1 s: each task must see its own 5 s
+    results = sender.send([sms(i) for i in range(16)])
+    sender.close()
+    assert {(r.outcome, r.reason) for r in results} == {
+        ("retry", "twilio 20429: Unable to create record: Too Many Requests")
+    }
+    assert emulator.stats()["twilio_fault_429"] == 16
+
+
+def test_a_held_request_times_out_as_ambiguous(emulator: EmulatorHandle) -> None:
+    """The SDK's own async client would wait forever here: it drops its timeout."""
+    emulator.configure(twilio_faults=Faults(timeout=1.0, hold_seconds=5))
+    sender = channel(emulator, timeout=1.0)
+    started = time.monotonic()
+    (result,) = sender.send([sms(1)])
+    assert time.monotonic() - started < 3
+    assert (result.outcome, result.reason) == ("ambiguous", "no answer within the timeout after sending")
+    emulator.configure(twilio_faults=Faults())
+    answer = sender.reconcile([sms(1).message_key])
+    sender.close()
+    assert (answer.found, answer.complete) == ({}, True)
+
+
+def test_aiohttp_failures_are_classified_by_whether_the_request_left() -> None:
+    assert classify_transport(ConnectionTimeoutError()).outcome == "retry"  # type: ignore[union-attr]
+    assert classify_transport(SocketTimeoutError()).outcome == "ambiguous"  # type: ignore[union-attr]
+    assert classify_transport(ServerDisconnectedError()).outcome == "ambiguous"  # type: ignore[union-attr]
+    assert classify_transport(ValueError("a bug")) is None
+
+
+def test_send_works_from_inside_a_running_event_loop(emulator: EmulatorHandle) -> None:
+    sender = channel(emulator)
+
+    async def from_a_coroutine() -> list[str]:
+        return [r.outcome for r in sender.send([sms(1), sms(2)])]
+
+    assert asyncio.run(from_a_coroutine()) == ["sent", "sent"]
+    sender.close()
+
+
+def test_close_stops_the_channels_thread_and_can_be_repeated(emulator: EmulatorHandle) -> None:
+    before = threading.active_count()
+    sender = channel(emulator)
+    sender.send([sms(1)])
+    assert threading.active_count() == before + 1
+    sender.close()
+    sender.close()
+    assert threading.active_count() == before
