@@ -48,3 +48,12 @@ def test_a_missing_secret_names_the_variable_and_the_block() -> None:
         sendgrid_settings({"SENDGRID_API_KEY": "k"}, no_blocks)
     with pytest.raises(ConfigurationError, match="OUTREACH_SMS_RATE"):
         twilio_settings({"OUTREACH_SMS_RATE": "vite"}, no_blocks)
+    with pytest.raises(ConfigurationError, match="OUTREACH_SMS_CONCURRENCY must be a whole number"):
+        twilio_settings({"OUTREACH_SMS_CONCURRENCY": "0"}, no_blocks)
+
+
+def test_the_sms_requests_in_flight_are_configurable() -> None:
+    blocks = {"twilio-account-sid": "AC123", "twilio-auth-token": "tok-secret"}
+    env = {"OUTREACH_SMS_SENDER": "CARSAT", "OUTREACH_SMS_CONCURRENCY": "150"}
+    assert twilio_settings(env, blocks.get).concurrency == 150
+    assert twilio_settings({"OUTREACH_SMS_SENDER": "CARSAT"}, blocks.get).concurrency == 32

@@ -48,6 +48,8 @@ class TwilioSettings:
     sender: str
     status_callback: str | None
     rate_per_second: float
+    concurrency: int = 32
+    """Requests in flight at once: the rate can never pass concurrency / round-trip time."""
 
 
 def block_name(variable: str) -> str:
@@ -99,7 +101,8 @@ def twilio_settings(
     env: Mapping[str, str] | None = None, secrets: SecretLoader | None = None
 ) -> TwilioSettings:
     """Twilio settings: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (secrets), OUTREACH_TWILIO_BASE_URL,
-    OUTREACH_SMS_SENDER (alphanumeric or MG...), OUTREACH_SMS_STATUS_CALLBACK, OUTREACH_SMS_RATE."""
+    OUTREACH_SMS_SENDER (alphanumeric or MG...), OUTREACH_SMS_STATUS_CALLBACK, OUTREACH_SMS_RATE,
+    OUTREACH_SMS_CONCURRENCY."""
     source = _Source(env, secrets)
     rate = source.optional("OUTREACH_SMS_RATE", "10") or "10"
     try:
@@ -108,6 +111,12 @@ def twilio_settings(
         raise ConfigurationError(
             f"OUTREACH_SMS_RATE must be a number of messages per second, not {rate!r}"
         ) from None
+    in_flight = source.optional("OUTREACH_SMS_CONCURRENCY", "32") or "32"
+    if not in_flight.isdigit() or int(in_flight) < 1:
+        raise ConfigurationError(
+            f"OUTREACH_SMS_CONCURRENCY must be a whole number of requests in flight (1 or more), "
+            f"not {in_flight!r}; size it as the rate times Twilio's round trip (e.g. 1000/s x 0.15 s = 150)"
+        )
     return TwilioSettings(
         account_sid=source.secret("TWILIO_ACCOUNT_SID"),
         auth_token=source.secret("TWILIO_AUTH_TOKEN"),
@@ -115,4 +124,5 @@ def twilio_settings(
         sender=source.required("OUTREACH_SMS_SENDER"),
         status_callback=source.optional("OUTREACH_SMS_STATUS_CALLBACK"),
         rate_per_second=rate_per_second,
+        concurrency=int(in_flight),
     )

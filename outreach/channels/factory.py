@@ -48,6 +48,7 @@ def build_channels(renderer: Renderer, status_callback: str | None = None) -> di
             base_url=settings_sms.base_url,
             status_callback=settings_sms.status_callback or status_callback,
             rate_per_second=settings_sms.rate_per_second,
+            concurrency=settings_sms.concurrency,
         )
     else:
         channels["sms"] = OutboxChannel(outbox / "sms", "sms")
