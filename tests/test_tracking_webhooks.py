@@ -26,6 +26,7 @@ from test_tracking_support import (
 
 from outreach.clock import utcnow
 from outreach.models import DeliveryEvent, Message, MessageEngagement, OptOut, Suppression, UnmatchedEvent
+from outreach.tracking import sendgrid
 
 
 @pytest.fixture
@@ -340,3 +341,10 @@ def test_the_service_never_crashes_on_junk(engine: Engine, client: TestClient, k
     assert client.get("/webhooks/sendgrid").status_code == 405
     assert client.get("/people").status_code == 404
     assert client.get("/health").json()["database"] == "ok"
+
+
+def test_the_raw_payload_is_kept_as_canonical_json() -> None:
+    """Ids derived for events without `sg_event_id` hash this text: it must not change between versions."""
+    item = {"sg_event_id": "e1", "event": "open", "timestamp": 1764150000, "x": 1.5, "z": "é\n", "a": [2**70]}
+    [parsed] = sendgrid.parse_batch(json.dumps([item]).encode(), utcnow())
+    assert parsed.raw == json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

