@@ -39,7 +39,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench_channels import bare_sendgrid, bare_twilio, channel_sendgrid, email, sms
-from sqlalchemy import select, text
+from process_cpu import children, cpu_seconds, database_backends
+from sqlalchemy import make_url, select, text
 
 from outreach import migrate
 from outreach.campaigns.library import CampaignLibrary, load_campaigns
@@ -210,24 +211,31 @@ def run_step_alone(
         previews_dir=project / "previews",
     )
     baseline = max_rss_mb()
+    database = make_url(url).database if url.startswith("postgresql") else None
+    backends_before = cpu_seconds(database_backends(database)) if database else 0.0
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     prepared = runner.prepare(CAMPAIGNS[channel], STEP, AS_OF, now=NOW)
-    prepared_at = time.perf_counter()
+    prepared_at, prepared_cpu = time.perf_counter(), time.process_time()
     runner.send(prepared)
-    sent_at = time.perf_counter()
+    sent_at, sent_cpu = time.perf_counter(), time.process_time()
     report = runner.finish(prepared)
     finished = time.perf_counter()
     if profiler and profile:
         profiler.disable()
         profiler.dump_stats(profile)
+    # before the pool closes its connections: their server processes end with them
+    backends = cpu_seconds(database_backends(database)) - backends_before if database else None
     engine.dispose()
     return {
         "prepare": prepared_at - started,
         "send": sent_at - prepared_at,
         "total": finished - started,
+        "prepare_cpu": prepared_cpu - started_cpu,
+        "send_cpu": sent_cpu - prepared_cpu,
+        "database_cpu": backends,
         "statuses": dict(report.by_status()),
         "baseline_mb": baseline,
         "peak_mb": max_rss_mb(),
@@ -274,19 +282,28 @@ class Measure:
 
     def line(self) -> str:
         r = self.result
+        database = "-" if r["database_cpu"] is None else f"{1000 * r['database_cpu'] / self.size:.3f}"
         return (
             f"{self.database:<10} {self.channel:<5} {self.size:>9,} {self.sent:>9,} "
             f"{r['prepare']:>8.1f} {r['send']:>7.1f} {r['total']:>7.1f} "
             f"{self.sent / r['total']:>9,.0f} {self.sent / r['send']:>9,.0f} "
-            f"{r['baseline_mb']:>7.0f} {r['peak_mb']:>7.0f}  {self.received:,} received, "
+            f"{r['baseline_mb']:>7.0f} {r['peak_mb']:>7.0f} "
+            f"{1000 * r['prepare_cpu'] / self.size:>8.3f} {1000 * r['send_cpu'] / max(self.sent, 1):>8.3f} "
+            f"{1000 * r['emulator_cpu'] / max(self.sent, 1):>7.3f} "
+            f"{database:>7}  "
+            f"{self.received:,} received, "
             f"{'exactly one per sent row' if self.exactly_once else 'MISMATCH with sent rows'}"
         )
 
 
 HEADER = (
     f"{'database':<10} {'chan':<5} {'people':>9} {'sent':>9} {'prepare':>8} {'send':>7} {'total':>7} "
-    f"{'e2e msg/s':>9} {'send/s':>9} {'base MB':>7} {'peak MB':>7}  emulator"
+    f"{'e2e msg/s':>9} {'send/s':>9} {'base MB':>7} {'peak MB':>7} {'prep CPU':>8} {'send CPU':>8} "
+    f"{'emu CPU':>7} {'db CPU':>7}  emulator"
 )
+"""CPU columns, in ms: `prep CPU` per person and `send CPU` per message sent, of the step's own process
+(SQLite included); `emu CPU` of the emulator per message sent; `db CPU` of PostgreSQL's server processes
+for the step's connections, per person. The figures to read when the machine is shared."""
 
 
 def floor(emulator: EmulatorHandle, channel: str, count: int, threads: int) -> float:
@@ -313,12 +330,35 @@ def measure(
 ) -> Measure:
     emulator.reset()
     profile_file = profile / f"{kind}-{channel}-{size}.prof" if profile else None
+    emulator_processes = children(os.getpid(), "outreach.emulator")
+    emulator_before = cpu_seconds(emulator_processes)
     result = in_child(url, project, channel, emulator, threads, profile_file)
+    result["emulator_cpu"] = cpu_seconds(emulator_processes) - emulator_before
     received, once = received_once(emulator, url, channel)
     emulator.reset()
     measured = Measure(kind, channel, size, result, received, once)
     print(measured.line(), flush=True)
     return measured
+
+
+def measure_floors(
+    emulator: EmulatorHandle, channels: list[str], size: int, threads: int
+) -> dict[str, float]:
+    """The floor of each measured channel (only those: the SMS floor alone takes minutes at 100,000)."""
+    floors = {}
+    if "email" in channels:
+        floors["email"] = floor(emulator, "email", size, threads)
+        print(f"floor, e-mail: {size:,} bare SendGrid SDK sends, 1,000 per request: {floors['email']:,.0f}/s")
+        channel_rate = size / channel_sendgrid(emulator.sendgrid_host, [email(i) for i in range(size)])
+        emulator.reset()
+        print(
+            f"       e-mail: SendGridChannel on the same pre-rendered messages (exact bodies): "
+            f"{channel_rate:,.0f}/s"
+        )
+    if "sms" in channels:
+        floors["sms"] = floor(emulator, "sms", size, threads)
+        print(f"floor, SMS: {size:,} bare Twilio SDK calls, {threads} threads: {floors['sms']:,.0f}/s")
+    return floors
 
 
 def verdicts(measures: list[Measure], floors: dict[str, float]) -> None:
@@ -340,6 +380,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="an admin URL ('' to skip PostgreSQL)")
     parser.add_argument("--threads", type=int, default=8, help="SMS concurrency (the floor's too)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="which of sqlite,postgresql")
+    parser.add_argument("--channels", default="email,sms", help="which of email,sms to send")
     parser.add_argument("--sizes", help="comma-separated sizes: e-mail on SQLite only, memory flatness")
     parser.add_argument("--profile", type=Path, help="write a cProfile file per step into this folder")
     args = parser.parse_args()
@@ -368,22 +409,8 @@ def main() -> None:
             growth = peaks[-1].result["peak_mb"] - peaks[0].result["peak_mb"]
             print(f"\npeak memory from {sizes[0]:,} to {sizes[-1]:,} people: {growth:+.0f} MB")
             return
-        floors = {"email": floor(emu, "email", args.size, args.threads)}
-        print(
-            f"floor, e-mail: {args.size:,} bare SendGrid SDK sends, 1,000 per request: "
-            f"{floors['email']:,.0f}/s"
-        )
-        exact = [email(i) for i in range(args.size)]
-        channel_rate = args.size / channel_sendgrid(emu.sendgrid_host, exact)
-        emu.reset()
-        print(
-            f"       e-mail: SendGridChannel on the same pre-rendered messages (exact bodies): "
-            f"{channel_rate:,.0f}/s"
-        )
-        floors["sms"] = floor(emu, "sms", args.size, args.threads)
-        print(
-            f"floor, SMS: {args.size:,} bare Twilio SDK calls, {args.threads} threads: {floors['sms']:,.0f}/s"
-        )
+        channels = args.channels.split(",")
+        floors = measure_floors(emu, channels, args.size, args.threads)
         kinds = [
             k for k in args.databases.split(",") if k == "sqlite" or (k == "postgresql" and args.postgres)
         ]
@@ -396,7 +423,7 @@ def main() -> None:
                     "(not timed below)"
                 )
                 print(HEADER, flush=True)
-                for channel in ("email", "sms"):
+                for channel in channels:
                     measures.append(
                         measure(emu, kind, url, project, channel, args.size, args.threads, args.profile)
                     )

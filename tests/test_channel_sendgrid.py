@@ -12,6 +12,7 @@ from outreach.channels.retry import RetryPolicy
 from outreach.channels.sendgrid_email import SendGridChannel, plan
 from outreach.emulator.config import EmulatorConfig, Faults
 from outreach.emulator.running import EmulatorHandle, running_emulator
+from outreach.rendering.form import Form
 
 SENDER = ("ne-pas-repondre@carsat-centreouest.fr", "CARSAT Centre-Ouest")
 FAST = RetryPolicy(attempts=6, base_delay=0.01, max_delay=1.0)
@@ -112,6 +113,55 @@ def test_identical_bodies_need_no_substitution(emulator: EmulatorHandle) -> None
     assert request.substitutions == ({}, {}, {})
     channel(emulator).send(batch)
     assert {d["html"] for d in emulator.messages()["sendgrid"]} == {base.html}
+
+
+HTML_TEXTS = ("<html><body><p>Bonjour ", ",</p><p>Réf. ", " — ", '</p><a href="', '">Lien</a></body></html>')
+TEXT_TEXTS = ("Bonjour ", ",\nRéf. ", "\n")
+
+
+def stencilled(index: int, html_texts: tuple[str, ...] = HTML_TEXTS) -> OutgoingMessage:
+    """A message as the renderer fills it from a stencil: shared texts, this person's values."""
+    name = FIRST_NAMES[index % len(FIRST_NAMES)]
+    html = Form(html_texts, (name, f"{index:05d}", "CARSAT Centre-Ouest", f"https://t.example/{index:05d}"))
+    text = Form(TEXT_TEXTS, (name, f"{index:05d}"))
+    return OutgoingMessage(
+        message_key=f"run8-step1-person{index:05d}",
+        person_id=f"P{index:05d}",
+        channel="email",
+        to=f"assure.{index}@exemple.fr",
+        subject="Votre relevé de carrière",
+        body=text.text(),
+        html=html.text(),
+        body_form=text,
+        html_form=html,
+    )
+
+
+def test_stencilled_messages_share_their_texts_and_send_only_the_values_that_differ() -> None:
+    batch = [stencilled(i) for i in range(10)]
+    (request,) = plan(batch)
+    html_part = next(p for p in request.parts if p.mime == "text/html")
+    assert html_part.value.startswith("<html><body><p>Bonjour -outreach-")
+    assert " — CARSAT Centre-Ouest</p>" in html_part.value  # the same for everyone: written in
+    assert all(len(s) == 5 for s in request.substitutions)  # name and reference twice, link once
+    assert all(sum(map(len, s.values())) < 80 for s in request.substitutions)  # values only, not the body
+
+
+def test_stencilled_and_other_messages_together_each_arrive_exact(emulator: EmulatorHandle) -> None:
+    other_texts = ("<html><body><p>Chère ", ",</p><p>", " ", "</p><p>", "</p></body></html>")
+    batch = [stencilled(i) for i in range(0, 30)] + [stencilled(i, other_texts) for i in range(30, 45)]
+    batch += [rendered(i) for i in range(45, 60)] + [stencilled(60)]
+    batch.insert(7, OutgoingMessage(**{**stencilled(61).__dict__, "html": "<p>seul</p>", "html_form": None}))
+    assert [len(r.messages) for r in plan(batch)] == [31, 15, 16]
+
+    results = channel(emulator).send(batch)
+
+    assert {r.outcome for r in results} == {"sent"}
+    delivered = {d["custom_args"]["outreach_message_id"]: d for d in emulator.messages()["sendgrid"]}
+    assert len(delivered) == len(batch)
+    for message in batch:
+        assert delivered[message.message_key]["html"] == message.html
+        assert delivered[message.message_key]["text"] == message.body
 
 
 def test_sandbox_mode_validates_without_delivering(emulator: EmulatorHandle) -> None:

@@ -99,6 +99,8 @@ class Composer:
                 subject=email.subject,
                 html=email.html,
                 categories=self.categories,
+                body_form=email.text_form,
+                html_form=email.html_form,
             )
         if message.channel == "sms":
             sms = self.renderer.sms(message.template, context)

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from outreach.rendering.form import Form
+
 Outcome = Literal["sent", "failed", "retry", "ambiguous"]
 
 
@@ -34,6 +36,10 @@ class OutgoingMessage:
     subject: str | None = None
     html: str | None = None
     categories: tuple[str, ...] = ()
+    body_form: Form | None = None
+    """`body` as its template's texts and this message's values, when rendered from a stencil..."""
+    html_form: Form | None = None
+    """...and `html` likewise: a channel may send the texts once for many messages (see `Form`)."""
     template: str | None = None
     """Letters only: the template the print channel lays out into its batch PDF..."""
     context: Mapping[str, Any] | None = None

@@ -1,11 +1,18 @@
 """E-mail through the official SendGrid SDK: 1,000 recipients per request, each body exact.
 
 SendGrid shares one `content` across a request's personalizations, but our bodies are rendered per
-person. So for each part (text, html) the request's content is the batch's longest common prefix,
-an unguessable tag, and the longest common suffix; each personalization's legacy `substitutions`
-map the tag to that person's middle. SendGrid replaces the tag once, and every recipient receives
-byte for byte what was rendered for them. A middle too large for SendGrid's 10,000 bytes of
-substitutions per personalization goes in a request of its own, with its full content.
+person, and each personalization's legacy `substitutions` replace unguessable tags in it, once:
+
+- messages filled from the same stencil carry their parts' forms (`Form`: the template's texts around
+  the person's values); they share a request whose content is those texts with a tag per value that
+  differs between them (a value the same for all is written in), and each person's substitutions are
+  only their own values (a name, a few links: hundreds of bytes, not the whole body);
+- other messages share a request whose content, per part, is their longest common prefix, a tag and
+  their longest common suffix; each person's substitution is their middle.
+
+Either way every recipient receives byte for byte what was rendered for them. A message whose
+substitutions exceed SendGrid's 10,000 bytes per personalization goes in a request of its own, with
+its full content.
 
 A 400 on a batch is bisected until the refused messages are isolated, so one bad address does not
 fail 999 good ones. Transient faults are retried (`retry.py`); a timeout after sending makes the
@@ -25,6 +32,7 @@ import sendgrid
 from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
 from outreach.channels.errors import ProviderFault
 from outreach.channels.retry import RetryPolicy, with_retries
+from outreach.rendering.form import Form
 
 MAX_PERSONALIZATIONS = 1000
 SUBSTITUTIONS_LIMIT = 10_000
@@ -37,7 +45,7 @@ RECONCILE_CHUNK = 100
 
 @dataclass(frozen=True)
 class _Part:
-    """One content part of a request: shared value and, when bodies differ, the tag to replace."""
+    """One content part of a request: shared value and, when bodies differ, what its tags start with."""
 
     mime: str
     value: str
@@ -186,18 +194,68 @@ def _groups(
 
 
 def plan(messages: Sequence[OutgoingMessage]) -> Iterator[_Request]:
-    """The requests that send `messages` exactly: one shared request, plus one per oversized middle."""
+    """The requests that send `messages` exactly (see the module docstring)."""
     if len(messages) == 1:
         yield _solo(messages[0])
         return
     mimes = ("text/plain", "text/html") if messages[0].html is not None else ("text/plain",)
-    bodies = {mime: [_body(m, mime) for m in messages] for mime in mimes}
     tag = _fresh_tag(messages)
-    splits = {mime: _split(values) for mime, values in bodies.items()}
+    by_stencil: dict[tuple[tuple[str, ...], ...], list[OutgoingMessage]] = {}
+    others: list[OutgoingMessage] = []
+    for message in messages:
+        forms = [_form(message, mime) for mime in mimes]
+        if all(form is not None for form in forms):
+            texts = tuple(form.texts for form in forms if form is not None)
+            by_stencil.setdefault(texts, []).append(message)
+        else:
+            others.append(message)
+    for group in by_stencil.values():
+        if len(group) == 1:
+            others += group
+        else:
+            yield from _requests(group, *_by_forms(group, mimes, tag))
+    if len(others) == 1:
+        yield _solo(others[0])
+    elif others:
+        yield from _requests(others, *_by_affixes(others, mimes, tag))
+
+
+def _by_forms(
+    messages: Sequence[OutgoingMessage], mimes: Sequence[str], tag: str
+) -> tuple[list[_Part], list[dict[str, str]]]:
+    """Shared parts and substitutions of messages whose parts come from the same stencil."""
     parts: list[_Part] = []
     per_message: list[dict[str, str]] = [{} for _ in messages]
-    for mime, (prefix, suffix) in splits.items():
-        middles = [value[len(prefix) : len(value) - len(suffix)] for value in bodies[mime]]
+    for mime in mimes:
+        forms = [_form(message, mime) for message in messages]
+        texts = forms[0].texts  # type: ignore[union-attr]  # the caller grouped messages with forms
+        part_tag = f"{tag}{mime[5]}"
+        pieces, substituted = [texts[0]], False
+        columns = zip(*(form.values for form in forms), strict=True)  # type: ignore[union-attr]
+        for index, values in enumerate(columns):
+            if values.count(values[0]) == len(values):
+                pieces.append(values[0])
+            else:
+                slot_tag = f"{part_tag}{index:04d}-"  # fixed width: no tag is the start of another
+                pieces.append(slot_tag)
+                substituted = True
+                for substitutions, value in zip(per_message, values, strict=True):
+                    substitutions[slot_tag] = value
+            pieces.append(texts[index + 1])
+        parts.append(_Part(mime, "".join(pieces), part_tag if substituted else None))
+    return parts, per_message
+
+
+def _by_affixes(
+    messages: Sequence[OutgoingMessage], mimes: Sequence[str], tag: str
+) -> tuple[list[_Part], list[dict[str, str]]]:
+    """Shared parts and substitutions of any messages: common prefix and suffix, a middle each."""
+    bodies = {mime: [_body(m, mime) for m in messages] for mime in mimes}
+    parts: list[_Part] = []
+    per_message: list[dict[str, str]] = [{} for _ in messages]
+    for mime, values in bodies.items():
+        prefix, suffix = _split(values)
+        middles = [value[len(prefix) : len(value) - len(suffix)] for value in values]
         if not any(middles):
             parts.append(_Part(mime, prefix + suffix, None))
             continue
@@ -205,6 +263,13 @@ def plan(messages: Sequence[OutgoingMessage]) -> Iterator[_Request]:
         parts.append(_Part(mime, prefix + part_tag + suffix, part_tag))
         for substitutions, middle in zip(per_message, middles, strict=True):
             substitutions[part_tag] = middle
+    return parts, per_message
+
+
+def _requests(
+    messages: Sequence[OutgoingMessage], parts: list[_Part], per_message: list[dict[str, str]]
+) -> Iterator[_Request]:
+    """One request for the messages whose substitutions fit, one alone for each that does not."""
     shared, solos = [], []
     for message, substitutions in zip(messages, per_message, strict=True):
         size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
@@ -215,6 +280,10 @@ def plan(messages: Sequence[OutgoingMessage]) -> Iterator[_Request]:
         yield _Request(tuple(m for m, _ in shared), tuple(parts), tuple(s for _, s in shared))
     for message, _ in solos:
         yield _solo(message)
+
+
+def _form(message: OutgoingMessage, mime: str) -> Form | None:
+    return message.body_form if mime == "text/plain" else message.html_form
 
 
 def _solo(message: OutgoingMessage) -> _Request:
@@ -249,5 +318,6 @@ def _fresh_tag(messages: Sequence[OutgoingMessage]) -> str:
     """A substitution tag that occurs in no body or subject of the batch."""
     while True:
         tag = f"-outreach-{secrets.token_hex(8)}-"
-        if not any(tag[:-1] in (m.body + (m.html or "") + (m.subject or "")) for m in messages):
+        stem = tag[:-1]
+        if not any(stem in part for m in messages for part in (m.body, m.html or "", m.subject or "")):
             return tag

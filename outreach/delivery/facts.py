@@ -1,8 +1,12 @@
 """Read what the channel policy needs about a chunk of an audience, in a handful of set queries.
 
-A chunk is a range of message ids of one run and step, so no query carries a long list of bound
-parameters and every query uses an index: people by primary key, opt-outs and suppressions by their
-unique keys, past messages by (person_id, sent_at).
+A chunk is a range of message ids of one run and step, read first on the primary key. Every other query
+then names the chunk's people (and their addresses) explicitly, so that each is an index lookup per
+person: people by primary key, opt-outs and suppressions by their unique keys, past messages by
+(person_id, sent_at). A subquery would say the same, but PostgreSQL plans it
+from statistics, and while a step is decided they are stale (every message was still `planned` when
+they were taken): it then hashes a sequential scan of the whole `people` and `messages` tables for
+every chunk, a cost that grows with the square of the audience (see `bulk.among`).
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from outreach.delivery.bulk import among
 from outreach.delivery.policy import PersonFacts, PressureLimits
 from outreach.models import CampaignRun, Message, OptOut, Person, Suppression
 
 CONTACT_STATUSES = ("queued", "sending", "sent", "ambiguous")
 """Messages that count as a contact for pressure: sent, or about to be."""
+NOTHING: frozenset[str] = frozenset()
 
 
 def chunk_filter(run_id: int, step: str, low: int, high: int, status: str):  # type: ignore[no-untyped-def]
@@ -42,43 +48,47 @@ def load_facts(
     now: datetime,
 ) -> dict[int, PersonFacts]:
     """Facts for every planned message of the chunk, keyed by message id."""
-    in_chunk = chunk_filter(run_id, step, low, high, "planned")
-    chunk_people = select(Message.person_id).where(in_chunk).scalar_subquery()
-    rows = connection.execute(
-        select(
-            Message.id,
-            Person.person_id,
-            Person.status,
-            Person.email,
-            Person.mobile_phone,
-            Person.address_street,
-            Person.address_locality,
-            Person.postal_code,
-            Person.city,
-            Person.preferred_channel,
-            Person.digital_profile,
-            Person.fragility_flags,
-        )
-        .join(Person, Person.person_id == Message.person_id)
-        .where(in_chunk)
+    chunk = connection.execute(
+        select(Message.id, Message.person_id).where(chunk_filter(run_id, step, low, high, "planned"))
     ).all()
+    if not chunk:
+        return {}
+    person_ids = [person_id for _, person_id in chunk]
+    people = {
+        row.person_id: row
+        for row in connection.execute(
+            select(
+                Person.person_id,
+                Person.status,
+                Person.email,
+                Person.mobile_phone,
+                Person.address_street,
+                Person.address_locality,
+                Person.postal_code,
+                Person.city,
+                Person.preferred_channel,
+                Person.digital_profile,
+                Person.fragility_flags,
+            ).where(among(connection, Person.person_id, person_ids))
+        )
+    }
 
     opted_out: dict[str, set[str]] = defaultdict(set)
     for person_id, channel in connection.execute(
-        select(OptOut.person_id, OptOut.channel).where(OptOut.person_id.in_(chunk_people))
+        select(OptOut.person_id, OptOut.channel).where(among(connection, OptOut.person_id, person_ids))
     ):
         opted_out[person_id].add(channel)
 
-    emails = select(Person.email).where(Person.person_id.in_(chunk_people)).scalar_subquery()
-    phones = select(Person.mobile_phone).where(Person.person_id.in_(chunk_people)).scalar_subquery()
+    emails = [row.email for row in people.values() if row.email is not None]
+    phones = [row.mobile_phone for row in people.values() if row.mobile_phone is not None]
     suppressed_values = {
         (channel, value)
         for channel, value in connection.execute(
             select(Suppression.channel, Suppression.value).where(
                 or_(
-                    and_(Suppression.channel == "email", Suppression.value.in_(emails)),
-                    and_(Suppression.channel == "sms", Suppression.value.in_(phones)),
-                    and_(Suppression.channel == "letter", Suppression.value.in_(chunk_people)),
+                    and_(Suppression.channel == "email", among(connection, Suppression.value, emails)),
+                    and_(Suppression.channel == "sms", among(connection, Suppression.value, phones)),
+                    and_(Suppression.channel == "letter", among(connection, Suppression.value, person_ids)),
                 )
             )
         )
@@ -90,7 +100,7 @@ def load_facts(
     for person_id, channel, count in connection.execute(
         select(Message.person_id, Message.channel, func.count())
         .where(
-            Message.person_id.in_(chunk_people),
+            among(connection, Message.person_id, person_ids),
             Message.status.in_(CONTACT_STATUSES),
             Message.run_id.in_(counted_runs),
             contacted_at >= now - limits.window,
@@ -108,7 +118,7 @@ def load_facts(
         connection.execute(
             select(Message.person_id, func.max(contacted_at))
             .where(
-                Message.person_id.in_(chunk_people),
+                among(connection, Message.person_id, person_ids),
                 Message.journey == journey,
                 Message.status.in_(CONTACT_STATUSES),
                 Message.run_id.in_(other_campaigns),
@@ -118,14 +128,21 @@ def load_facts(
     )
 
     facts = {}
-    for row in rows:
-        suppressed = frozenset(
-            channel
-            for channel, value in (("email", row.email), ("sms", row.mobile_phone), ("letter", row.person_id))
-            if (channel, value) in suppressed_values
+    for message_id, person_id in chunk:
+        row = people.get(person_id)
+        if row is None:
+            continue
+        suppressed = (
+            frozenset(
+                channel
+                for channel, value in (("email", row.email), ("sms", row.mobile_phone), ("letter", person_id))
+                if (channel, value) in suppressed_values
+            )
+            if suppressed_values  # most chunks have none: skip the per-person set
+            else NOTHING
         )
-        facts[row.id] = PersonFacts(
-            person_id=row.person_id,
+        facts[message_id] = PersonFacts(
+            person_id=person_id,
             status=row.status,
             has_email=row.email is not None,
             has_mobile=row.mobile_phone is not None,
@@ -133,9 +150,9 @@ def load_facts(
             preferred_channel=row.preferred_channel,
             digital_profile=row.digital_profile,
             fragility_flags=row.fragility_flags,
-            opted_out=frozenset(opted_out.get(row.person_id, ())),
+            opted_out=frozenset(opted_out[person_id]) if person_id in opted_out else NOTHING,
             suppressed=suppressed,
-            recent_contacts=recent.get(row.person_id, {}),
-            last_journey_contact=last_journey.get(row.person_id),
+            recent_contacts=recent.get(person_id, {}),
+            last_journey_contact=last_journey.get(person_id),
         )
     return facts

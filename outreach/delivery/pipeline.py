@@ -6,20 +6,24 @@ Every stage is a set operation or a batch, and every stage is safe to run again:
   (run, step, person) makes a second plan a no-op) and gives deferred people another chance;
 - `decide` applies the channel policy chunk by chunk: queued with a channel, excluded or deferred
   with a reason, or held out as the control group;
-- `send` claims a batch (`sending`, committed *before* the provider is called — the guard against a
-  second send), renders it, hands it to the channel and records each outcome; on PostgreSQL, workers
-  claim with `FOR UPDATE SKIP LOCKED`, so any number of them can share a step;
+- `send` reads and renders the next batch while the channel sends the one before, then claims it
+  (`sending`, committed *before* the provider is called — the guard against a second send) and hands
+  it over, and records each outcome. A claim takes only messages still `queued`, so any number of
+  workers can share a step: what another worker claimed first is simply not sent by this one;
 - `recover` settles what a crash or a timeout left `sending` or `ambiguous` by asking the provider
   (reconciliation): found means sent, not found means it never left and is queued again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, text, true, update
@@ -27,6 +31,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.channels.base import Channel, OutgoingMessage, SendResult
 from outreach.clock import utcnow
+from outreach.delivery.bulk import among, set_messages
+from outreach.delivery.collector import collector_paused
 from outreach.delivery.facts import load_facts
 from outreach.delivery.policy import Decision, PressureLimits, StepPolicy, decide
 from outreach.delivery.windows import DEFAULT_WINDOWS, SendWindow
@@ -35,7 +41,7 @@ from outreach.rendering.errors import RenderError, TemplateError
 
 MESSAGES = Message.__table__
 ANALYZE_AFTER = 10_000
-"""Planned rows after which PostgreSQL's statistics on `messages` are refreshed."""
+"""Rows planned (then decided) after which PostgreSQL's statistics on `messages` are refreshed."""
 PEOPLE = Person.__table__
 
 
@@ -88,7 +94,7 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A message a worker holds while it renders and sends it."""
+    """A queued message as a worker renders it, then claims and sends it."""
 
     id: int
     person_id: str
@@ -220,34 +226,16 @@ def decide_step(
     """Apply the channel policy to every planned message of the step; returns counts by reason."""
     now = now or utcnow()
     reasons: Counter[str] = Counter()
-    decision_update = (
-        update(MESSAGES)
-        # only rows still planned: another worker deciding the same step must not re-queue what this
-        # one already claimed (that would be a second send)
-        .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "planned")
-        .values(
-            status=bindparam("new_status"),
-            reason=bindparam("new_reason"),
-            channel=bindparam("new_channel"),
-            variant=bindparam("new_variant"),
-            template=bindparam("new_template"),
-            arm=bindparam("new_arm"),
-            planned_at=now,
-        )
-    )
-    with engine.connect() as connection:
-        ids = connection.scalars(
-            select(Message.id)
-            .where(Message.run_id == run_id, Message.step == spec.step, Message.status == "planned")
-            .order_by(Message.id)
-        ).all()
-    for start in range(0, len(ids), chunk):
-        low, high = (ids[start - 1] if start else 0), ids[min(start + chunk, len(ids)) - 1]
-        with engine.begin() as connection:
+    # only rows still planned: another worker deciding the same step must not re-queue what this one
+    # already claimed (that would be a second send)
+    still_planned = MESSAGES.c.status == "planned"
+    low = decided = 0
+    while (high := _chunk_end(engine, run_id, spec.step, low, chunk)) is not None:
+        with engine.begin() as connection, collector_paused():
             facts = load_facts(
                 connection, run_id, spec.campaign, spec.step, spec.journey, low, high, limits, now
             )
-            rows = []
+            decisions = []
             for message_id, person in facts.items():
                 decision = decide(person, spec.policy, limits, now)
                 if decision.status == "queued" and spec.in_holdout(person.person_id):
@@ -255,96 +243,127 @@ def decide_step(
                 reasons[decision.reason] += 1
                 arm = spec.arm_for(person.person_id) if decision.channel else None
                 template = arm.template_for(decision.channel, decision.variant) if arm else None
-                rows.append(
-                    {
-                        "message_id": message_id,
-                        "new_status": decision.status,
-                        "new_reason": decision.reason,
-                        "new_channel": decision.channel,
-                        "new_variant": decision.variant,
-                        "new_template": template,
-                        "new_arm": arm.name if arm else None,
-                    }
-                )
-            if rows:
-                connection.execute(decision_update, rows)
+                values = {
+                    "status": decision.status,
+                    "reason": decision.reason,
+                    "channel": decision.channel,
+                    "variant": decision.variant,
+                    "template": template,
+                    "arm": arm.name if arm else None,
+                    "planned_at": now,
+                }
+                decisions.append((message_id, values))
+            set_messages(connection, decisions, still_planned)
+        decided += len(decisions)
+        low = high
+    if decided >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
+        # The statistics taken after `plan` saw every message `planned`; sending claims `queued` ones.
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE messages"))
     return reasons
 
 
-def _claim(
-    engine: Engine,
-    run_id: int,
-    step: str,
-    channel: str,
-    size: int,
-    worker: str,
-    max_attempts: int,
-    now: datetime,
-) -> list[ClaimedMessage]:
-    """Mark up to `size` queued messages as `sending` for `worker`, committed before any provider call."""
-    candidates = (
-        select(Message.id)
-        .where(
-            Message.run_id == run_id,
-            Message.step == step,
-            Message.channel == channel,
-            Message.status == "queued",
-            Message.attempts < max_attempts,
-        )
-        .order_by(Message.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
+def _chunk_end(engine: Engine, run_id: int, step: str, low: int, size: int) -> int | None:
+    """The id that ends the next chunk of `size` planned messages after `low` (None: none is left).
+
+    Chunks are found one after the other (keyset), rather than from a list of every planned id: the
+    step's size then costs no memory, and no Python object per message before its chunk.
+    """
+    planned = select(Message.id).where(
+        Message.run_id == run_id, Message.step == step, Message.status == "planned", Message.id > low
     )
-    with engine.begin() as connection:
-        claimed = connection.execute(
-            update(Message)
-            .where(Message.id.in_(candidates.scalar_subquery()))
-            .values(status="sending", claimed_by=worker, claimed_at=now, attempts=Message.attempts + 1)
-            .returning(Message.id, Message.person_id, Message.channel, Message.template, Message.variant)
+    with engine.connect() as connection:
+        end = connection.scalar(planned.order_by(Message.id).offset(size - 1).limit(1))
+        if end is None:
+            end = connection.scalar(select(func.max(planned.subquery().c.id)))
+    return end
+
+
+def _next_batch(
+    engine: Engine, run_id: int, step: str, channel: str, max_attempts: int, size: int, after: int
+) -> list[ClaimedMessage]:
+    """The next `size` queued messages after id `after`, to render; nothing is claimed yet (`_claim`).
+
+    Reading from where the previous batch ended (keyset) lets PostgreSQL walk its primary key from
+    there and stop at `size` messages, where "the first queued messages of the step" has it sort every
+    message still queued, at every batch (a cost that grows with the square of the step).
+    """
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Message.id, Message.person_id, Message.channel, Message.template, Message.variant)
+            .where(
+                Message.run_id == run_id,
+                Message.step == step,
+                Message.channel == channel,
+                Message.status == "queued",
+                Message.attempts < max_attempts,
+                Message.id > after,
+            )
+            .order_by(Message.id)
+            .limit(size)
         ).all()
-    return sorted((ClaimedMessage(*row) for row in claimed), key=lambda m: m.id)
+    return [ClaimedMessage(*row) for row in rows]
+
+
+def _claim(
+    engine: Engine, worker: str, max_attempts: int, clock: Callable[[], datetime], batch: list[ClaimedMessage]
+) -> set[int]:
+    """Mark the messages of `batch` still queued as `sending` for `worker`, committed before any provider
+    call; returns the ids this worker now holds (another worker may have claimed some meanwhile)."""
+    with engine.begin() as connection:
+        return set(
+            connection.scalars(
+                update(Message)
+                .where(
+                    among(connection, MESSAGES.c.id, [m.id for m in batch]),
+                    Message.status == "queued",
+                    Message.attempts < max_attempts,
+                )
+                .values(
+                    status="sending", claimed_by=worker, claimed_at=clock(), attempts=Message.attempts + 1
+                )
+                .returning(Message.id)
+            )
+        )
 
 
 def _people(engine: Engine, batch: list[ClaimedMessage]) -> dict[str, Mapping[str, Any]]:
-    """The `people` rows of a claimed batch (read once per batch, not once per message)."""
-    people = PEOPLE.select().where(PEOPLE.c.person_id.in_([m.person_id for m in batch]))
+    """The `people` rows of a claimed batch (read once per batch, not once per message), as plain dicts:
+    a template context reads some twenty fields of each, and a dict reads them several times faster
+    than a result row's mapping view."""
     with engine.connect() as connection:
-        return {row["person_id"]: row for row in connection.execute(people).mappings()}
+        result = connection.execute(
+            PEOPLE.select().where(among(connection, PEOPLE.c.person_id, [m.person_id for m in batch]))
+        )
+        columns = tuple(result.keys())
+        return {row.person_id: dict(zip(columns, row, strict=True)) for row in result}
 
 
-RESULT_UPDATE = (
-    update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "sending")
-    .values(
-        status=bindparam("new_status"),
-        provider_id=bindparam("new_provider_id"),
-        detail=bindparam("new_detail"),
-        reason=func.coalesce(
-            bindparam("new_reason"), MESSAGES.c.reason
-        ),  # a send keeps the decision's reason
-        sms_segments=bindparam("new_segments"),
-        sent_at=bindparam("new_sent_at"),
-    )
-)
 STATUS_FOR_OUTCOME = {"sent": "sent", "failed": "failed", "retry": "queued", "ambiguous": "ambiguous"}
 
 
+def _outcome_values(result: SendResult, now: datetime) -> dict[str, Any]:
+    """The columns a send result sets; a send (or a retry) keeps the decision's reason."""
+    values = {
+        "status": STATUS_FOR_OUTCOME[result.outcome],
+        "provider_id": result.provider_id,
+        "detail": result.reason,
+        "sms_segments": result.segments,
+        "sent_at": now if result.outcome == "sent" else None,
+    }
+    if result.outcome not in ("sent", "retry"):
+        values["reason"] = f"provider_{result.outcome}"
+    return values
+
+
 def _record(engine: Engine, results: list[tuple[int, SendResult]], now: datetime) -> None:
-    rows = [
-        {
-            "message_id": message_id,
-            "new_status": STATUS_FOR_OUTCOME[result.outcome],
-            "new_provider_id": result.provider_id,
-            "new_detail": result.reason,
-            "new_reason": None if result.outcome in ("sent", "retry") else f"provider_{result.outcome}",
-            "new_segments": result.segments,
-            "new_sent_at": now if result.outcome == "sent" else None,
-        }
-        for message_id, result in results
-    ]
-    if rows:
+    if results:
         with engine.begin() as connection:
-            connection.execute(RESULT_UPDATE, rows)
+            set_messages(
+                connection,
+                ((message_id, _outcome_values(result, now)) for message_id, result in results),
+                MESSAGES.c.status == "sending",
+            )
 
 
 def send_step(
@@ -376,25 +395,18 @@ def send_step(
         if window is not None and not window.is_open(moment):
             summary.waiting[channel_name] = window.next_opening(moment)
             continue
-        while budget > 0:
-            batch = _claim(
-                engine,
-                run_id,
-                spec.step,
-                channel_name,
-                int(min(channel.max_batch, budget)),
-                worker,
-                max_attempts,
-                clock(),
-            )
-            if not batch:
-                break
-            budget -= len(batch)
-            if before_send:
-                before_send(channel_name, len(batch))
-            _send_batch(engine, batch, channel, compose, summary, clock)
-            if on_progress:
-                on_progress(summary)
+        budget = _send_channel(
+            engine,
+            channel,
+            partial(_next_batch, engine, run_id, spec.step, channel_name, max_attempts),
+            partial(_claim, engine, worker, max_attempts, clock),
+            compose,
+            clock,
+            budget,
+            summary,
+            on_progress,
+            partial(before_send, channel_name) if before_send else None,
+        )
     with engine.connect() as connection:
         summary.exhausted = connection.scalar(
             select(func.count())
@@ -409,38 +421,150 @@ def send_step(
     return summary
 
 
-def _send_batch(
+def _send_channel(
     engine: Engine,
-    batch: list[ClaimedMessage],
     channel: Channel,
+    next_batch: Callable[[int, int], list[ClaimedMessage]],
+    claim: Callable[[list[ClaimedMessage]], set[int]],
     compose: Composer,
-    summary: SendSummary,
     clock: Callable[[], datetime],
-) -> None:
-    """Render and send one claimed batch; a broken template puts the whole batch back and halts."""
-    people = _people(engine, batch)
-    outgoing: list[OutgoingMessage] = []
-    results: list[tuple[int, SendResult]] = []
-    ids = {}
-    for message in batch:
+    budget: float,
+    summary: SendSummary,
+    on_progress: Callable[[SendSummary], None] | None,
+    before_send: Callable[[int], None] | None,
+) -> float:
+    """Send one channel's queued messages batch by batch; returns what is left of the budget.
+
+    While a batch is sent and its outcomes recorded (on a thread of its own, mostly waiting for the
+    provider and the database), this thread reads and renders the next one. It claims it once the batch
+    before is recorded, right before handing it over, so a worker holds one batch at a time, as if
+    nothing overlapped: a crash leaves one batch in `sending` for `recover`, and other workers find the
+    rest of the queue free. What another worker claimed meanwhile is not sent here.
+    """
+
+    def settle(in_flight: _InFlight) -> None:
+        _settle(engine, in_flight, channel, summary)
+        if on_progress:
+            on_progress(summary)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{channel.name}") as sender:
+        in_flight: _InFlight | None = None
+        after = 0
         try:
-            rendered = compose(message, people[message.person_id])
-        except TemplateError as exc:
-            _release(engine, batch)
-            raise StepHalted(f"template problem, step halted and its messages kept queued: {exc}") from exc
-        except RenderError as exc:
-            results.append((message.id, SendResult(message.key, "failed", reason=f"render: {exc}")))
-            continue
-        outgoing.append(rendered)
-        ids[rendered.message_key] = message.id
-    if outgoing:
-        try:
-            sent = channel.send(outgoing)
-        except TemplateError as exc:  # letters are laid out inside the print channel
-            _release(engine, batch)
-            raise StepHalted(f"template problem, step halted and its messages kept queued: {exc}") from exc
-        results += [(ids[r.message_key], r) for r in sent]
+            while budget > 0:
+                batch = next_batch(int(min(channel.max_batch, budget)), after)
+                if not batch:
+                    if in_flight is None and after == 0:
+                        break
+                    if in_flight is not None:  # its outcomes may put messages back in the queue
+                        settling, in_flight = in_flight, None
+                        settle(settling)
+                    after = 0  # another pass, for messages put back behind us (retries)
+                    continue
+                after = batch[-1].id
+                composed = _compose(engine, batch, compose)
+                if in_flight is not None:
+                    settling, in_flight = in_flight, None
+                    settle(settling)
+                claimed = claim(batch)
+                if not claimed:
+                    continue
+                composed = composed.only(claimed)
+                budget -= len(claimed)
+                try:
+                    if before_send:
+                        before_send(len(claimed))
+                except BaseException:
+                    _release(engine, composed.batch)  # claimed, never handed to the channel
+                    raise
+                in_flight = _InFlight(
+                    composed, sender.submit(_send_and_record, engine, channel, composed, clock)
+                )
+            if in_flight is not None:
+                settling, in_flight = in_flight, None
+                settle(settling)
+        except BaseException:
+            if in_flight is not None:  # the batch in flight was really handed over: record what it became
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    _settle(engine, in_flight, channel, summary)
+            raise
+    return budget
+
+
+@dataclass
+class _Composed:
+    """A batch, rendered: what goes to the channel, and the outcomes already known."""
+
+    batch: list[ClaimedMessage]
+    outgoing: list[OutgoingMessage]
+    ids: dict[str, int]
+    """Message key -> message id, for the channel's results."""
+    results: list[tuple[int, SendResult]]
+    """Messages that failed to render (bad data of one person), with their outcome."""
+
+    def only(self, claimed: set[int]) -> _Composed:
+        """The part of the batch this worker claimed."""
+        if len(claimed) == len(self.batch):
+            return self
+        return _Composed(
+            [m for m in self.batch if m.id in claimed],
+            [m for m in self.outgoing if self.ids[m.message_key] in claimed],
+            {key: i for key, i in self.ids.items() if i in claimed},
+            [(i, result) for i, result in self.results if i in claimed],
+        )
+
+
+@dataclass
+class _InFlight:
+    """A claimed batch handed to the sending thread, and its outcomes once sent and recorded."""
+
+    composed: _Composed
+    done: Future[list[tuple[int, SendResult]]]
+
+
+def _halted(exc: TemplateError) -> StepHalted:
+    return StepHalted(f"template problem, step halted and its messages kept queued: {exc}")
+
+
+def _compose(engine: Engine, batch: list[ClaimedMessage], compose: Composer) -> _Composed:
+    """Render a batch (not claimed yet: a broken template halts the step with nothing to put back)."""
+    with collector_paused():
+        people = _people(engine, batch)
+        composed = _Composed(batch, [], {}, [])
+        for message in batch:
+            try:
+                rendered = compose(message, people[message.person_id])
+            except TemplateError as exc:
+                raise _halted(exc) from exc
+            except RenderError as exc:
+                failed = SendResult(message.key, "failed", reason=f"render: {exc}")
+                composed.results.append((message.id, failed))
+                continue
+            composed.outgoing.append(rendered)
+            composed.ids[rendered.message_key] = message.id
+    return composed
+
+
+def _send_and_record(
+    engine: Engine, channel: Channel, composed: _Composed, clock: Callable[[], datetime]
+) -> list[tuple[int, SendResult]]:
+    """Send a claimed batch and record the outcome of each of its messages (on the sending thread,
+    with a connection of its own: the next batch renders meanwhile)."""
+    results = list(composed.results)
+    if composed.outgoing:
+        sent = channel.send(composed.outgoing)
+        results += [(composed.ids[r.message_key], r) for r in sent]
     _record(engine, results, clock())
+    return results
+
+
+def _settle(engine: Engine, in_flight: _InFlight, channel: Channel, summary: SendSummary) -> None:
+    """Wait until a batch is sent and recorded, and count its outcomes."""
+    try:
+        results = in_flight.done.result()
+    except TemplateError as exc:  # letters are laid out inside the print channel
+        _release(engine, in_flight.composed.batch)
+        raise _halted(exc) from exc
     for _, result in results:
         summary.outcomes[(result.outcome, channel.name)] += 1
 

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import (
     BaseLoader,
@@ -61,6 +61,9 @@ class OutreachSandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+Sandbox = TypeVar("Sandbox", bound=OutreachSandbox)
+
+
 class TemplateLoader(BaseLoader):
     """Reads `templates/<channel>/<file>`; mail HTML comes back with its CSS already inlined."""
 
@@ -93,9 +96,9 @@ def configure(environment: Environment) -> Environment:
     return environment
 
 
-def make_environment(root: Path) -> OutreachSandbox:
-    """The environment templates under `root` are compiled in (one per `Renderer`)."""
-    environment = OutreachSandbox(
+def make_environment(root: Path, sandbox: type[Sandbox] = OutreachSandbox) -> Sandbox:  # type: ignore[assignment]
+    """The environment templates under `root` are compiled in (one per `Renderer`; `sandbox` for tracing)."""
+    environment = sandbox(
         loader=TemplateLoader(root),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),

@@ -9,14 +9,17 @@ channel has its files:
     letter/NAME.html  letter body in the letter markup (see `letter_markup.py`)
 
 Files whose name starts with `_` are layouts and partials, never messages. Everything that can be
-prepared once (loading, CSS inlining, compiling, header parsing) is done on first use and cached, so a
-message costs its Jinja rendering and little else. Any failure raises a `RenderError`.
+prepared once (loading, CSS inlining, compiling, header parsing) is done on first use and cached.
+E-mails and SMS are then filled from stencils (`stencil.py`): the template's text rendered once with
+holes for the per-message values, checked against a full render; a message no stencil fits is
+rendered in full. Any failure raises a `RenderError`, from the full render.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,13 @@ from jinja2 import Template
 from outreach.config import PROJECT_ROOT
 from outreach.rendering.environment import make_environment, template_error
 from outreach.rendering.errors import RenderError, SmsTooLongError, TemplateError
+from outreach.rendering.form import Form
 from outreach.rendering.gsm import measure, transliterate
 from outreach.rendering.letter_markup import LetterContent, parse_letter
 from outreach.rendering.sms_header import SmsHeader, read_sms_header
+from outreach.rendering.stencil import Forms, Parts, PartsRender, StencilSet
+from outreach.rendering.stencil_gate import stencil_obstacle
+from outreach.rendering.tracing import TracingSandbox, make_tracing_environment
 
 CHANNEL_FILES = {
     "email": ("mail", (".txt", ".html")),
@@ -44,6 +51,10 @@ class RenderedEmail:
     preheader: str
     html: str
     text: str
+    html_form: Form | None = None
+    """`html` as its template's texts and this message's values, when it was filled from a stencil."""
+    text_form: Form | None = None
+    """The same for `text`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +72,55 @@ class RenderedSms:
 class _Email:
     text: Template
     html: Template
+    text_stencils: StencilSet
+    html_stencils: StencilSet
 
 
 @dataclass(frozen=True, slots=True)
 class _Sms:
     template: Template
     header: SmsHeader
+    stencils: StencilSet
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_one_line_cached = lru_cache(maxsize=256)(_one_line)
+"""For subjects and preheaders, the same for most messages of a campaign."""
+
+
+def _text_parts(template: Template, namespace: Mapping[str, Any]) -> Parts:
+    """The text part of an e-mail, with its subject and preheader blocks (rendered in its context)."""
+    context = template.new_context(namespace)
+    text = "".join(template.root_render_func(context))
+    blocks = context.blocks  # now holds the blocks of the whole inheritance chain
+    if "subject" not in blocks or "preheader" not in blocks:
+        raise TemplateError(
+            template.name, None, "no subject or preheader block", "add both blocks to the text part"
+        )
+    subject = "".join(blocks["subject"][0](context))
+    return {"text": text, "subject": subject, "preheader": "".join(blocks["preheader"][0](context))}
+
+
+def _whole(template: Template, namespace: Mapping[str, Any]) -> Parts:
+    """The one output of a template (an e-mail's HTML part, an SMS body)."""
+    return {"body": "".join(template.root_render_func(template.new_context(namespace)))}
+
+
 class Renderer:
     """Renders messages from the templates under `templates_dir` (default: the project's `templates/`)."""
 
-    def __init__(self, templates_dir: Path | str | None = None) -> None:
+    def __init__(self, templates_dir: Path | str | None = None, *, stencils: bool = True) -> None:
+        """`stencils=False` renders every message in full: the reference stencils are checked against."""
         self.root = Path(templates_dir or PROJECT_ROOT / "templates").resolve()
+        self._use_stencils = stencils
         self.environment = make_environment(self.root)
         self._emails: dict[str, _Email] = {}
         self._sms: dict[str, _Sms] = {}
         self._letters: dict[str, Template] = {}
+        self._tracing: TracingSandbox | None = None
 
     # -- discovery -----------------------------------------------------------------------------------
 
@@ -113,24 +152,41 @@ class Renderer:
         except Exception as exc:
             raise template_error(exc, path, self.root) from exc
 
+    def _stencils(self, path: str, render: PartsRender) -> StencilSet:
+        """The stencils of the template `path`, empty until messages are rendered."""
+        if self._tracing is None:
+            self._tracing = make_tracing_environment(self.root)
+        tracing = self._tracing
+        try:
+            obstacle = stencil_obstacle(tracing, path) if self._use_stencils else "stencils are off"
+        except Exception as exc:  # the full render reports template problems; here it only means no stencil
+            obstacle = f"{type(exc).__name__}: {exc}"
+        return StencilSet(render, lambda: tracing.get_template(path), self.environment, obstacle)
+
     def _email(self, name: str) -> _Email:
         loaded = self._emails.get(name)
         if loaded is None:
-            text = self._load(f"mail/{name}.txt")
-            html = self._load(f"mail/{name}.html")
-            loaded = _Email(text, html)
+            text_path, html_path = f"mail/{name}.txt", f"mail/{name}.html"
+            text, html = self._load(text_path), self._load(html_path)
+            loaded = _Email(
+                text, html, self._stencils(text_path, _text_parts), self._stencils(html_path, _whole)
+            )
             self._emails[name] = loaded
         return loaded
 
-    def sms_template(self, name: str) -> tuple[Template, SmsHeader]:
-        """The compiled SMS template `name` and its declared header."""
+    def _sms_loaded(self, name: str) -> _Sms:
         loaded = self._sms.get(name)
         if loaded is None:
             path = f"sms/{name}.txt"
             template = self._load(path)
             source = (self.root / path).read_text(encoding="utf-8")
-            loaded = _Sms(template, read_sms_header(path, source))
+            loaded = _Sms(template, read_sms_header(path, source), self._stencils(path, _whole))
             self._sms[name] = loaded
+        return loaded
+
+    def sms_template(self, name: str) -> tuple[Template, SmsHeader]:
+        """The compiled SMS template `name` and its declared header."""
+        loaded = self._sms_loaded(name)
         return loaded.template, loaded.header
 
     def _letter(self, name: str) -> Template:
@@ -138,6 +194,17 @@ class Renderer:
         if loaded is None:
             loaded = self._letters[name] = self._load(f"letter/{name}.html")
         return loaded
+
+    def stencil_obstacles(self, channel: str, name: str) -> list[str]:
+        """Why messages of `name` on `channel` ("email" or "sms") are rendered in full; empty if they are
+        filled from stencils (known once the template is loaded; a refusal met while tracing shows
+        after the first messages)."""
+        if channel == "email":
+            loaded = self._email(name)
+            sets = (loaded.text_stencils, loaded.html_stencils)
+        else:
+            sets = (self._sms_loaded(name).stencils,)
+        return [stencils.obstacle for stencils in sets if stencils.obstacle is not None]
 
     def _fail(self, exc: Exception, name: str) -> RenderError:
         """A one-line error for `exc`, located in the template thanks to Jinja's rewritten traceback."""
@@ -149,39 +216,53 @@ class Renderer:
 
     # -- rendering (once per message) ----------------------------------------------------------------
 
-    def email(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
-        """Subject, preheader, HTML and text of the e-mail `name` for `context`."""
-        templates = self._email(name)
+    def _parts(
+        self,
+        stencils: StencilSet,
+        render: PartsRender,
+        template: Template,
+        namespace: Mapping[str, Any],
+        name: str,
+    ) -> tuple[Parts, Forms | None]:
+        """A message's parts, with their forms if a stencil fits; else rendered in full (and learnt)."""
+        forms = stencils.fill(namespace)
+        if forms is not None:
+            return {part: form.text() for part, form in forms.items()}, forms
         try:
-            text_context = templates.text.new_context(context)
-            text = "".join(templates.text.root_render_func(text_context))
-            blocks = text_context.blocks  # now holds the blocks of the whole inheritance chain
-            if "subject" not in blocks or "preheader" not in blocks:
-                raise TemplateError(
-                    f"mail/{name}.txt",
-                    None,
-                    "no subject or preheader block",
-                    "add both blocks to the text part",
-                )
-            subject = _one_line("".join(blocks["subject"][0](text_context)))
-            preheader = _one_line("".join(blocks["preheader"][0](text_context)))
-            html_context = templates.html.new_context(
-                context, locals={"subject": subject, "preheader": preheader}
-            )
-            html = "".join(templates.html.root_render_func(html_context))
+            parts = render(template, namespace)
         except RenderError:
             raise
         except Exception as exc:
-            raise self._fail(exc, f"mail/{name}") from exc
-        return RenderedEmail(subject, preheader, html, text.strip() + "\n")
+            raise self._fail(exc, name) from exc
+        stencils.learn(namespace, parts)
+        return parts, None
+
+    def email(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
+        """Subject, preheader, HTML and text of the e-mail `name` for `context`."""
+        templates = self._email(name)
+        text, text_forms = self._parts(
+            templates.text_stencils, _text_parts, templates.text, context, f"mail/{name}"
+        )
+        subject, preheader = _one_line_cached(text["subject"]), _one_line_cached(text["preheader"])
+        html_namespace = {**context, "subject": subject, "preheader": preheader}
+        html, html_forms = self._parts(
+            templates.html_stencils, _whole, templates.html, html_namespace, f"mail/{name}"
+        )
+        return RenderedEmail(
+            subject,
+            preheader,
+            html["body"],
+            text["text"].strip() + "\n",
+            html_forms["body"] if html_forms else None,
+            text_forms["text"].stripped() if text_forms else None,
+        )
 
     def sms(self, name: str, context: Mapping[str, Any]) -> RenderedSms:
         """The SMS `name` for `context`: one line, transliterated if declared, within its segments."""
-        template, header = self.sms_template(name)
-        try:
-            body = _one_line("".join(template.root_render_func(template.new_context(context))))
-        except Exception as exc:
-            raise self._fail(exc, f"sms/{name}") from exc
+        loaded = self._sms_loaded(name)
+        header = loaded.header
+        parts, _ = self._parts(loaded.stencils, _whole, loaded.template, context, f"sms/{name}")
+        body = _one_line(parts["body"])
         if header.transliterate:
             body = transliterate(body)
         length = measure(body)
