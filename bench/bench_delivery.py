@@ -38,6 +38,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from bench_channels import bare_sendgrid, bare_twilio, channel_sendgrid, email, sms
 from process_cpu import children, cpu_seconds, database_backends
 from sqlalchemy import make_url, select, text
@@ -249,8 +250,14 @@ def in_child(*args: Any) -> dict[str, Any]:
 
 
 def received_once(emulator: EmulatorHandle, url: str, channel: str) -> tuple[int, bool]:
-    """How many messages the emulator received, and whether that is exactly one per `sent` row."""
-    delivered = emulator.messages()
+    """How many messages the emulator received, and whether that is exactly one per `sent` row.
+
+    The listing is read with a timeout for its size (a million e-mails take minutes to serialise), not
+    the handle's 30 s.
+    """
+    response = httpx.get(f"{emulator.base_url}/_emulator/messages", timeout=600)
+    response.raise_for_status()
+    delivered = response.json()
     if channel == "email":
         keys = Counter(m["custom_args"]["outreach_message_id"] for m in delivered["sendgrid"])
     else:
