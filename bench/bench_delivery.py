@@ -1,6 +1,6 @@
 """End-to-end delivery speed: a whole campaign step through `CampaignRunner` to the emulator.
 
-    .venv/bin/python bench/bench_delivery.py [--size 100000] [--postgres URL] [--threads 8]
+    .venv/bin/python bench/bench_delivery.py [--size 100000] [--postgres URL] [--threads 8] [--concurrency 32]
         [--databases sqlite,postgresql]
     .venv/bin/python bench/bench_delivery.py --sizes 10000,100000,1000000     # memory flatness
 
@@ -47,6 +47,7 @@ from outreach import migrate
 from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
 from outreach.channels.base import Channel
+from outreach.channels.credentials import DEFAULT_SMS_CONCURRENCY
 from outreach.channels.sendgrid_email import SendGridChannel
 from outreach.channels.twilio_sms import TwilioChannel
 from outreach.db import make_engine, throwaway_postgres_database
@@ -183,7 +184,7 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_channel(channel: str, emulator: EmulatorHandle, threads: int) -> Channel:
+def make_channel(channel: str, emulator: EmulatorHandle, concurrency: int) -> Channel:
     """The production channel, pointed at the emulator; SMS pacing set far above what can be reached."""
     if channel == "email":
         return SendGridChannel(emulator.api_key, host=emulator.sendgrid_host, sender=SENDER)
@@ -194,19 +195,19 @@ def make_channel(channel: str, emulator: EmulatorHandle, threads: int) -> Channe
         base_url=emulator.twilio_base,
         status_callback=CALLBACK,
         rate_per_second=1_000_000,
-        concurrency=threads,
+        concurrency=concurrency,
     )
 
 
 def run_step_alone(
-    url: str, project: Path, channel: str, emulator: EmulatorHandle, threads: int, profile: Path | None
+    url: str, project: Path, channel: str, emulator: EmulatorHandle, concurrency: int, profile: Path | None
 ) -> dict[str, Any]:
     """One campaign step, timed by phase (runs in a fresh child process: its memory is the step's)."""
     engine = make_engine(url)
     runner = CampaignRunner(
         engine,
         bench_library(project),
-        {channel: make_channel(channel, emulator, threads)},
+        {channel: make_channel(channel, emulator, concurrency)},
         limits=UNLIMITED,
         worker=f"bench-{os.getpid()}",
         previews_dir=project / "previews",
@@ -332,14 +333,14 @@ def measure(
     project: Path,
     channel: str,
     size: int,
-    threads: int,
+    concurrency: int,
     profile: Path | None,
 ) -> Measure:
     emulator.reset()
     profile_file = profile / f"{kind}-{channel}-{size}.prof" if profile else None
     emulator_processes = children(os.getpid(), "outreach.emulator")
     emulator_before = cpu_seconds(emulator_processes)
-    result = in_child(url, project, channel, emulator, threads, profile_file)
+    result = in_child(url, project, channel, emulator, concurrency, profile_file)
     result["emulator_cpu"] = cpu_seconds(emulator_processes) - emulator_before
     received, once = received_once(emulator, url, channel)
     emulator.reset()
@@ -385,7 +386,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="an admin URL ('' to skip PostgreSQL)")
-    parser.add_argument("--threads", type=int, default=8, help="SMS concurrency (the floor's too)")
+    parser.add_argument("--threads", type=int, default=8, help="threads of the bare-SDK SMS floor")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_SMS_CONCURRENCY,
+        help="SMS requests in flight in the step (default: OUTREACH_SMS_CONCURRENCY's default)",
+    )
     parser.add_argument("--databases", default="sqlite,postgresql", help="which of sqlite,postgresql")
     parser.add_argument("--channels", default="email,sms", help="which of email,sms to send")
     parser.add_argument("--sizes", help="comma-separated sizes: e-mail on SQLite only, memory flatness")
@@ -411,7 +418,7 @@ def main() -> None:
                 with database("sqlite", folder, args.postgres) as url:
                     populate(url, size)
                     peaks.append(
-                        measure(emu, "sqlite", url, project, "email", size, args.threads, args.profile)
+                        measure(emu, "sqlite", url, project, "email", size, args.concurrency, args.profile)
                     )
             growth = peaks[-1].result["peak_mb"] - peaks[0].result["peak_mb"]
             print(f"\npeak memory from {sizes[0]:,} to {sizes[-1]:,} people: {growth:+.0f} MB")
@@ -432,7 +439,7 @@ def main() -> None:
                 print(HEADER, flush=True)
                 for channel in channels:
                     measures.append(
-                        measure(emu, kind, url, project, channel, args.size, args.threads, args.profile)
+                        measure(emu, kind, url, project, channel, args.size, args.concurrency, args.profile)
                     )
         verdicts(measures, floors)
     load = os.getloadavg()
