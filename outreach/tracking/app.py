@@ -282,9 +282,9 @@ def _not_found() -> Response:
 
 def app_from_environment() -> Starlette:
     """The app for the configured database and settings (uvicorn's factory when it runs workers)."""
-    from outreach.db import default_engine
+    from outreach.db import SERVICE_PAGE_CACHE_MB, make_engine
 
-    app = create_app(default_engine(), TrackingSettings.from_env())
+    app = create_app(make_engine(page_cache_mb=SERVICE_PAGE_CACHE_MB), TrackingSettings.from_env())
     _tune_garbage_collector()
     return app
 
