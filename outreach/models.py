@@ -271,7 +271,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "step", "person_id", name="uq_messages_run_step_person"),
         CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
-        Index("ix_messages_run_step_status", "run_id", "step", "status"),
+        Index("ix_messages_run_step_id", "run_id", "step", "id"),
         Index("ix_messages_person_sent_at", "person_id", "sent_at"),
         Index("ix_messages_provider_id", "provider_id"),
     )

@@ -156,8 +156,10 @@ def test_a_worker_killed_mid_campaign_resumes_without_duplicate_or_loss(
 def test_two_workers_share_a_campaign_on_postgresql(
     postgres_engine: Engine, emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
-    load(postgres_engine, [person(i, BORN) for i in range(3_000)])
-    emulator.configure(sendgrid_faults=Faults(slow=1.0, slow_seconds=0.3))
+    # six batches, each held 1 s by the emulator: the first worker to start cannot have sent them all
+    # before the second is ready (a worker keeps two batches claimed at most)
+    load(postgres_engine, [person(i, BORN) for i in range(6_000)])
+    emulator.configure(sendgrid_faults=Faults(slow=1.0, slow_seconds=1.0))
     workers = [_worker(tmp_path, _url(postgres_engine), emulator) for _ in range(2)]
     for worker in workers:
         _, errors = worker.communicate(timeout=300)

@@ -19,7 +19,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, any_, bindparam, func, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from outreach.models import Message
@@ -32,9 +43,26 @@ IDS_PER_STATEMENT = 5_000
 def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
     """`column` is one of `values` (see the module docstring for the two forms)."""
     if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        listed = bindparam(None, array_literal(values), type_=Text)
+        return column == any_(cast(listed, ARRAY(column.type)))
     listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
     return column.in_(listed.scalar_subquery())
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of an array of `values`, every element quoted (NULLs excepted).
+
+    psycopg's list dumper inspects every element with a regular expression: ~16 ms per list of 5,000
+    ids, and a 100,000-person step's policy passes 140 such lists (2.3 s of CPU, profiled); str.join
+    and str.replace build the same text in C.
+    """
+    return "{" + ",".join(_element(value) for value in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def set_messages(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from outreach.clock import utcnow
 from outreach.delivery.bulk import among, set_messages
 from outreach.delivery.collector import collector_paused
 from outreach.delivery.facts import load_facts
-from outreach.delivery.policy import Decision, PressureLimits, StepPolicy, decide
+from outreach.delivery.policy import Decision, PersonFacts, PressureLimits, StepPolicy, decide
 from outreach.delivery.windows import DEFAULT_WINDOWS, SendWindow
 from outreach.models import CampaignRun, Message, Person
 from outreach.rendering.errors import RenderError, TemplateError
@@ -223,44 +223,70 @@ def decide_step(
     now: datetime | None = None,
     chunk: int = 5_000,
 ) -> Counter[str]:
-    """Apply the channel policy to every planned message of the step; returns counts by reason."""
+    """Apply the channel policy to every planned message of the step; returns counts by reason.
+
+    The decisions of a chunk are written on a thread of their own while the next chunk's facts are
+    read and decided: the database and the policy work at the same time.
+    """
     now = now or utcnow()
     reasons: Counter[str] = Counter()
-    # only rows still planned: another worker deciding the same step must not re-queue what this one
-    # already claimed (that would be a second send)
-    still_planned = MESSAGES.c.status == "planned"
     low = decided = 0
-    while (high := _chunk_end(engine, run_id, spec.step, low, chunk)) is not None:
-        with engine.begin() as connection, collector_paused():
-            facts = load_facts(
-                connection, run_id, spec.campaign, spec.step, spec.journey, low, high, limits, now
-            )
-            decisions = []
-            for message_id, person in facts.items():
-                decision = decide(person, spec.policy, limits, now)
-                if decision.status == "queued" and spec.in_holdout(person.person_id):
-                    decision = Decision("holdout", "holdout", decision.channel, decision.variant)
-                reasons[decision.reason] += 1
-                arm = spec.arm_for(person.person_id) if decision.channel else None
-                template = arm.template_for(decision.channel, decision.variant) if arm else None
-                values = {
-                    "status": decision.status,
-                    "reason": decision.reason,
-                    "channel": decision.channel,
-                    "variant": decision.variant,
-                    "template": template,
-                    "arm": arm.name if arm else None,
-                    "planned_at": now,
-                }
-                decisions.append((message_id, values))
-            set_messages(connection, decisions, still_planned)
-        decided += len(decisions)
-        low = high
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decisions") as writer:
+        written: Future[None] | None = None
+        while (high := _chunk_end(engine, run_id, spec.step, low, chunk)) is not None:
+            with engine.connect() as connection, collector_paused():
+                facts = load_facts(
+                    connection, run_id, spec.campaign, spec.step, spec.journey, low, high, limits, now
+                )
+            decisions = [
+                _decision(spec, message_id, person, limits, now, reasons)
+                for message_id, person in facts.items()
+            ]
+            if written is not None:
+                written.result()
+            written = writer.submit(_write_decisions, engine, decisions)
+            decided += len(decisions)
+            low = high
+        if written is not None:
+            written.result()
     if decided >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
         # The statistics taken after `plan` saw every message `planned`; sending claims `queued` ones.
         with engine.begin() as connection:
             connection.execute(text("ANALYZE messages"))
     return reasons
+
+
+def _decision(
+    spec: StepSpec,
+    message_id: int,
+    person: PersonFacts,
+    limits: PressureLimits,
+    now: datetime,
+    reasons: Counter[str],
+) -> tuple[int, dict[str, Any]]:
+    """The policy's decision for one planned message, as the columns it sets (counted in `reasons`)."""
+    decision = decide(person, spec.policy, limits, now)
+    if decision.status == "queued" and spec.in_holdout(person.person_id):
+        decision = Decision("holdout", "holdout", decision.channel, decision.variant)
+    reasons[decision.reason] += 1
+    arm = spec.arm_for(person.person_id) if decision.channel else None
+    template = arm.template_for(decision.channel, decision.variant) if arm else None
+    return message_id, {
+        "status": decision.status,
+        "reason": decision.reason,
+        "channel": decision.channel,
+        "variant": decision.variant,
+        "template": template,
+        "arm": arm.name if arm else None,
+        "planned_at": now,
+    }
+
+
+def _write_decisions(engine: Engine, decisions: list[tuple[int, dict[str, Any]]]) -> None:
+    # only rows still planned: another worker deciding the same step must not re-queue what this one
+    # already claimed (that would be a second send)
+    with engine.begin() as connection:
+        set_messages(connection, decisions, MESSAGES.c.status == "planned")
 
 
 def _chunk_end(engine: Engine, run_id: int, step: str, low: int, size: int) -> int | None:
@@ -435,37 +461,42 @@ def _send_channel(
 ) -> float:
     """Send one channel's queued messages batch by batch; returns what is left of the budget.
 
-    While a batch is sent and its outcomes recorded (on a thread of its own, mostly waiting for the
-    provider and the database), this thread reads and renders the next one. It claims it once the batch
-    before is recorded, right before handing it over, so a worker holds one batch at a time, as if
-    nothing overlapped: a crash leaves one batch in `sending` for `recover`, and other workers find the
-    rest of the queue free. What another worker claimed meanwhile is not sent here.
+    Three stages overlap, each on a thread of its own: this one reads, renders and claims batch N+2
+    while batch N+1 is with the provider and the outcomes of batch N are written. A batch is claimed
+    only once the one before has left the provider's hands, so a worker holds at most two batches in
+    `sending` (one being sent, one being recorded): a crash leaves those for `recover`, and other
+    workers find the rest of the queue free. What another worker claimed meanwhile is not sent here.
     """
+    handed: deque[_InFlight] = deque()
+    """Batches handed over and not yet settled, oldest first (at most two)."""
 
-    def settle(in_flight: _InFlight) -> None:
-        _settle(engine, in_flight, channel, summary)
+    def settle_oldest() -> None:
+        _settle(engine, handed.popleft(), channel, summary)
         if on_progress:
             on_progress(summary)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{channel.name}") as sender:
-        in_flight: _InFlight | None = None
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{channel.name}") as sender,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"record-{channel.name}") as recorder,
+    ):
         after = 0
         try:
             while budget > 0:
                 batch = next_batch(int(min(channel.max_batch, budget)), after)
                 if not batch:
-                    if in_flight is None and after == 0:
+                    if not handed and after == 0:
                         break
-                    if in_flight is not None:  # its outcomes may put messages back in the queue
-                        settling, in_flight = in_flight, None
-                        settle(settling)
+                    while handed:  # their outcomes may put messages back in the queue
+                        settle_oldest()
                     after = 0  # another pass, for messages put back behind us (retries)
                     continue
                 after = batch[-1].id
                 composed = _compose(engine, batch, compose)
-                if in_flight is not None:
-                    settling, in_flight = in_flight, None
-                    settle(settling)
+                if len(handed) == 2:
+                    settle_oldest()
+                if handed and handed[-1].sent.exception() is not None:  # waits until it has left
+                    while handed:  # a batch the channel could not take stops the step here
+                        settle_oldest()
                 claimed = claim(batch)
                 if not claimed:
                     continue
@@ -477,16 +508,14 @@ def _send_channel(
                 except BaseException:
                     _release(engine, composed.batch)  # claimed, never handed to the channel
                     raise
-                in_flight = _InFlight(
-                    composed, sender.submit(_send_and_record, engine, channel, composed, clock)
-                )
-            if in_flight is not None:
-                settling, in_flight = in_flight, None
-                settle(settling)
+                sent = sender.submit(_send, channel, composed)
+                handed.append(_InFlight(composed, sent, recorder.submit(_record_sent, engine, sent, clock)))
+            while handed:
+                settle_oldest()
         except BaseException:
-            if in_flight is not None:  # the batch in flight was really handed over: record what it became
+            while handed:  # handed over for real: record what each batch became
                 with contextlib.suppress(Exception):  # the first error is the one to report
-                    _settle(engine, in_flight, channel, summary)
+                    _settle(engine, handed.popleft(), channel, summary)
             raise
     return budget
 
@@ -516,9 +545,10 @@ class _Composed:
 
 @dataclass
 class _InFlight:
-    """A claimed batch handed to the sending thread, and its outcomes once sent and recorded."""
+    """A claimed batch handed over: its outcomes once sent, then once recorded."""
 
     composed: _Composed
+    sent: Future[list[tuple[int, SendResult]]]
     done: Future[list[tuple[int, SendResult]]]
 
 
@@ -545,15 +575,21 @@ def _compose(engine: Engine, batch: list[ClaimedMessage], compose: Composer) -> 
     return composed
 
 
-def _send_and_record(
-    engine: Engine, channel: Channel, composed: _Composed, clock: Callable[[], datetime]
-) -> list[tuple[int, SendResult]]:
-    """Send a claimed batch and record the outcome of each of its messages (on the sending thread,
-    with a connection of its own: the next batch renders meanwhile)."""
+def _send(channel: Channel, composed: _Composed) -> list[tuple[int, SendResult]]:
+    """Hand a claimed batch to the channel (on the sending thread): each message's outcome."""
     results = list(composed.results)
     if composed.outgoing:
         sent = channel.send(composed.outgoing)
         results += [(composed.ids[r.message_key], r) for r in sent]
+    return results
+
+
+def _record_sent(
+    engine: Engine, sent: Future[list[tuple[int, SendResult]]], clock: Callable[[], datetime]
+) -> list[tuple[int, SendResult]]:
+    """Record the outcomes of a batch once it is sent (on the recording thread, with a connection of
+    its own: the next batch is sent meanwhile). A batch that failed to send records nothing here."""
+    results = sent.result()
     _record(engine, results, clock())
     return results
 

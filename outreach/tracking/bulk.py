@@ -24,6 +24,8 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from outreach.delivery.bulk import array_literal
+
 EVENT_COLUMNS = (
     "provider", "provider_event_id", "message_id", "event", "occurred_at", "received_at", "machine", "url",
     "reason", "bounce", "raw",
@@ -64,7 +66,7 @@ def any_of(connection: Connection, values: Sequence[Any]) -> tuple[str, Any]:
         return "IN (SELECT value FROM json_each(?))", orjson.dumps(list(values)).decode()
     if all(type(value) is int for value in values):  # psycopg's list dumper: ~1 µs per element
         return "= ANY(%s::bigint[])", "{" + ",".join(map(str, values)) + "}"
-    return "= ANY(%s)", list(values)
+    return "= ANY(%s::text[])", array_literal(values)
 
 
 def timestamps(connection: Connection) -> Callable[[datetime], Any]:
