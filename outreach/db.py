@@ -34,6 +34,12 @@ SERVICE_PAGE_CACHE_MB = 256
 pages at random places in three indexes (ingestion at 200,000 events: -30 % CPU per event against
 the default cache, measured)."""
 
+SERVICE_MEMORY_MAP_MB = 4096
+"""How much of the database file the tracking service reads through a memory map. Once the event
+tables outgrow the page cache, and whenever another service process has written (which empties a
+connection's cache), pages were read back with one system call each: at 1,000,000 events, 74 s of
+kernel time; 31 s with the map, and 7,453 events/s instead of 6,834 (measured, bench_tracking)."""
+
 
 def normalise_url(url: str) -> str:
     """Point `postgresql://` and `postgres://` URLs at the psycopg 3 driver we ship."""
@@ -43,10 +49,13 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str | None = None, *, page_cache_mb: int = PAGE_CACHE_MB) -> Engine:
+def make_engine(
+    url: str | None = None, *, page_cache_mb: int = PAGE_CACHE_MB, memory_map_mb: int = 0
+) -> Engine:
     """A new engine for `url` (default: the configured database).
 
-    `page_cache_mb` bounds SQLite's page cache per connection (PostgreSQL manages its own memory).
+    `page_cache_mb` bounds SQLite's page cache per connection and `memory_map_mb` how much of the
+    database file SQLite reads through a memory map (PostgreSQL manages its own memory).
     """
     url = normalise_url(url or database_url())
     if url.startswith("sqlite"):
@@ -62,6 +71,7 @@ def make_engine(url: str | None = None, *, page_cache_mb: int = PAGE_CACHE_MB) -
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA cache_size=-{page_cache_mb * 1024}")
+            cursor.execute(f"PRAGMA mmap_size={memory_map_mb * 1024 * 1024}")
             for pragma in BULK_WRITE_PRAGMAS:
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()

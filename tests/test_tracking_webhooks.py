@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from datetime import timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from test_tracking_support import (
     BASE_URL,
+    SECRET,
     Seeded,
     SendGridKey,
     client_for,
@@ -27,6 +29,7 @@ from test_tracking_support import (
 from outreach.clock import utcnow
 from outreach.models import DeliveryEvent, Message, MessageEngagement, OptOut, Suppression, UnmatchedEvent
 from outreach.tracking import sendgrid
+from outreach.tracking.app import app_from_environment
 
 
 @pytest.fixture
@@ -348,3 +351,25 @@ def test_the_raw_payload_is_kept_as_canonical_json() -> None:
     item = {"sg_event_id": "e1", "event": "open", "timestamp": 1764150000, "x": 1.5, "z": "é\n", "a": [2**70]}
     [parsed] = sendgrid.parse_batch(json.dumps([item]).encode(), utcnow())
     assert parsed.raw == json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def test_the_service_uvicorn_runs_stores_signed_events_in_the_configured_database(
+    sqlite_url: str, sqlite_engine: Engine, key: SendGridKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`outreach tracking serve` builds its app from the environment, with its own engine (a larger
+    SQLite page cache and a memory map): events posted to it land in the configured database."""
+    seeded = seed(sqlite_engine)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("OUTREACH_TRACKING_SECRET", SECRET.decode())
+    monkeypatch.setenv("OUTREACH_TRACKING_BASE_URL", BASE_URL)
+    monkeypatch.setenv("OUTREACH_SENDGRID_WEBHOOK_PUBLIC_KEY", key.public_key)
+    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
+    message_id = next(iter(seeded.email.values()))
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # the service's start-up tuning, not this process's
+    monkeypatch.setattr(gc, "set_threshold", lambda *_: None)
+    with TestClient(app_from_environment(), base_url=BASE_URL) as client:
+        assert client.get("/health").json()["database"] == "ok"
+        response = post_sendgrid(client, key, [sendgrid_event("delivered", message_id, "ev-factory-1")])
+    assert response.status_code == 200
+    stored = rows(sqlite_engine, select(DeliveryEvent.message_id, DeliveryEvent.event))
+    assert stored == [(message_id, "delivered")]

@@ -282,9 +282,10 @@ def _not_found() -> Response:
 
 def app_from_environment() -> Starlette:
     """The app for the configured database and settings (uvicorn's factory when it runs workers)."""
-    from outreach.db import SERVICE_PAGE_CACHE_MB, make_engine
+    from outreach.db import SERVICE_MEMORY_MAP_MB, SERVICE_PAGE_CACHE_MB, make_engine
 
-    app = create_app(make_engine(page_cache_mb=SERVICE_PAGE_CACHE_MB), TrackingSettings.from_env())
+    engine = make_engine(page_cache_mb=SERVICE_PAGE_CACHE_MB, memory_map_mb=SERVICE_MEMORY_MAP_MB)
+    app = create_app(engine, TrackingSettings.from_env())
     _tune_garbage_collector()
     return app
 
