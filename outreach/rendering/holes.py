@@ -170,20 +170,31 @@ class Replayable(Expression):
         return replayable
 
 
-class Truth(Expression):
-    """`bool(operand)`: what `{% if %}`, `and`, `or` and `not` decide on."""
+class _Test(Expression):
+    """A yes/no question about one per-message operand; subclasses say which (`test`)."""
 
     __slots__ = ("operand",)
 
     def __init__(self, operand: Expression) -> None:
         self.operand = operand
 
+    @staticmethod
+    def test(value: Any) -> bool:
+        raise NotImplementedError
+
     def operands(self) -> tuple[Any, ...]:
         return (self.operand,)
 
     def step(self, ref: Callable[[Any], Ref], sandbox: SandboxedEnvironment) -> Step:
-        operand = ref(self.operand)
-        return lambda namespace, values: bool(operand(values))
+        operand, test = ref(self.operand), self.test
+        return lambda namespace, values: test(operand(values))
+
+
+class Truth(_Test):
+    """`bool(operand)`: what `{% if %}`, `and`, `or` and `not` decide on."""
+
+    __slots__ = ()
+    test = staticmethod(bool)
 
 
 class Comparison(Expression):
@@ -202,20 +213,14 @@ class Comparison(Expression):
         return lambda namespace, values: compare(left(values), right(values))
 
 
-class IsUndefined(Expression):
+class IsUndefined(_Test):
     """Whether a read gives an undefined value (a missing key is a decision of its own)."""
 
-    __slots__ = ("operand",)
+    __slots__ = ()
 
-    def __init__(self, operand: Expression) -> None:
-        self.operand = operand
-
-    def operands(self) -> tuple[Any, ...]:
-        return (self.operand,)
-
-    def step(self, ref: Callable[[Any], Ref], sandbox: SandboxedEnvironment) -> Step:
-        operand = ref(self.operand)
-        return lambda namespace, values: isinstance(operand(values), Undefined)
+    @staticmethod
+    def test(value: Any) -> bool:
+        return isinstance(value, Undefined)
 
 
 class Mark:
