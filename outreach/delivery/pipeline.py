@@ -239,7 +239,7 @@ def decide_step(
                     connection, run_id, spec.campaign, spec.step, spec.journey, low, high, limits, now
                 )
             decisions = [
-                _decision(spec, message_id, person, limits, now, reasons)
+                (message_id, _decision(spec, person, limits, now, reasons))
                 for message_id, person in facts.items()
             ]
             if written is not None:
@@ -257,21 +257,16 @@ def decide_step(
 
 
 def _decision(
-    spec: StepSpec,
-    message_id: int,
-    person: PersonFacts,
-    limits: PressureLimits,
-    now: datetime,
-    reasons: Counter[str],
-) -> tuple[int, dict[str, Any]]:
-    """The policy's decision for one planned message, as the columns it sets (counted in `reasons`)."""
+    spec: StepSpec, person: PersonFacts, limits: PressureLimits, now: datetime, reasons: Counter[str]
+) -> dict[str, Any]:
+    """The policy's decision for one person, as the message columns it sets (counted in `reasons`)."""
     decision = decide(person, spec.policy, limits, now)
     if decision.status == "queued" and spec.in_holdout(person.person_id):
         decision = Decision("holdout", "holdout", decision.channel, decision.variant)
     reasons[decision.reason] += 1
     arm = spec.arm_for(person.person_id) if decision.channel else None
     template = arm.template_for(decision.channel, decision.variant) if arm else None
-    return message_id, {
+    return {
         "status": decision.status,
         "reason": decision.reason,
         "channel": decision.channel,
