@@ -228,8 +228,8 @@ def _messages(connection: Connection, column: str, values: Sequence[Any]) -> Seq
     if not values:
         return []
     is_one_of, parameter = bulk.any_of(connection, values)
-    sql = f"SELECT id, person_id, channel, provider_id FROM messages WHERE {column} {is_one_of}"
-    return connection.exec_driver_sql(sql, (parameter,)).all()
+    columns = ("id", "person_id", "channel", "provider_id")
+    return bulk.select_rows(connection, columns, f"FROM messages WHERE {column} {is_one_of}", (parameter,))
 
 
 def _is_inbound(event: TrackingEvent) -> bool:
