@@ -346,6 +346,27 @@ def test_the_service_never_crashes_on_junk(engine: Engine, client: TestClient, k
     assert client.get("/health").json()["database"] == "ok"
 
 
+def test_half_an_emoji_in_an_event_does_not_hold_up_its_batch(
+    engine: Engine, client: TestClient, key: SendGridKey, seeded: Seeded
+) -> None:
+    """JSON may carry half of a surrogate pair (`\\ud83d`, a truncated emoji in a user agent): Python
+    reads it, UTF-8 cannot hold it. The batch is stored, neighbours included, rather than refused
+    at every retry; the odd text is kept escaped, so nothing the provider said is lost."""
+    message = seeded.email["P0001"]
+    odd = sendgrid_event(
+        "click", message, "ev-odd", useragent="Mozilla/5.0 \ud83d", url="https://a.fr/\udc00"
+    )
+    body = json.dumps([sendgrid_event("delivered", message, "ev-fine"), odd]).encode()
+    assert b"\\ud83d" in body  # what reaches the service: an escape, valid JSON
+    response = client.post("/webhooks/sendgrid", content=body, headers=key.headers(body))
+    assert response.status_code == 200
+    assert response.json()["stored"] == 2
+    stored = {r.provider_event_id: r for r in rows(engine, select(DeliveryEvent.__table__))}
+    assert json.loads(stored["ev-odd"].raw)["useragent"] == "Mozilla/5.0 \ud83d"
+    assert stored["ev-odd"].url == "https://a.fr/\ufffd"
+    assert engagement(engine, message).clicks == 1
+
+
 def test_the_raw_payload_is_kept_as_canonical_json() -> None:
     """Ids derived for events without `sg_event_id` hash this text: it must not change between versions."""
     item = {"sg_event_id": "e1", "event": "open", "timestamp": 1764150000, "x": 1.5, "z": "é\n", "a": [2**70]}

@@ -23,7 +23,9 @@ def serve(
         "127.0.0.1", help="Interface to listen on (a reverse proxy faces the internet)."
     ),
     port: int = typer.Option(8026, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Processes (more than one pays off on PostgreSQL)."),
+    workers: int = typer.Option(
+        1, min=1, help="Processes: 2 or more on PostgreSQL; 1 on SQLite, which has one writer."
+    ),
 ) -> None:
     """Serve the webhooks, the pixel, click redirects, letter responses, unsubscribe and survey pages."""
     import uvicorn

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -51,6 +52,9 @@ _OPENED, _CLICKED, _BOUNCED, _DROPPED = (
     EventType.DROPPED,
 )
 """Module names: an enum member read through its class costs a descriptor call per event."""
+
+_HALF_SURROGATE = re.compile("[\ud800-\udfff]")
+"""JSON decoding pairs the halves of a surrogate pair: any surrogate left in a string is alone."""
 
 BOUNCE_TYPES: dict[str, Bounce] = {"bounce": "hard", "blocked": "soft"}
 """`bounce` events: type "bounce" is a permanent refusal, "blocked" a refusal of this message only."""
@@ -92,7 +96,7 @@ def parse_batch(body: bytes, received_at: datetime) -> list[TrackingEvent]:
 
 def map_event(item: Mapping[str, Any], received_at: datetime) -> TrackingEvent:
     """One SendGrid event in the normalised vocabulary; unknown names become `unknown`, kept."""
-    raw = _raw(item)
+    raw, item = _raw(item)
     event = EVENT_TYPES.get(str(item.get("event", "")), EventType.UNKNOWN)
     reason = _text(item.get("reason")) or _text(item.get("response"))
     bounce: Bounce | None = None
@@ -126,17 +130,25 @@ def map_event(item: Mapping[str, Any], received_at: datetime) -> TrackingEvent:
     )
 
 
-def _raw(item: Mapping[str, Any]) -> str:
-    """The event as canonical JSON text (sorted keys, no spaces, UTF-8 kept), to keep in `raw`.
+def _raw(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """The event as canonical JSON text (sorted keys, no spaces, UTF-8 kept), to keep in `raw`; and
+    the event to read, mended if it must be.
 
     orjson writes it ~10x faster than the standard library did (a tenth of the whole per-event
     cost) and the same text for SendGrid's payloads, so ids derived from it do not change; the
     standard library still writes what orjson refuses (integers over 64 bits, lone surrogates).
+    Half of a surrogate pair (`\\ud83d`, a cut emoji) is valid JSON but cannot be stored as UTF-8:
+    `raw` then keeps it escaped, and the fields read from the event get U+FFFD in its place, so the
+    batch is stored rather than refused at every retry.
     """
     try:
-        return orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode(), item
     except orjson.JSONEncodeError:
-        return json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if not _HALF_SURROGATE.search(text):
+            return text, item
+        escaped = json.dumps(item, separators=(",", ":"), sort_keys=True)
+        return escaped, json.loads(_HALF_SURROGATE.sub("\ufffd", text))
 
 
 def _message_key(item: Mapping[str, Any]) -> str | None:
