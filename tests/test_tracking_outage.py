@@ -47,7 +47,9 @@ STOP = {
 }
 
 
-def test_a_locked_sqlite_database_loses_nothing(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_a_locked_sqlite_database_loses_nothing(
+    sqlite_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     seeded = seed(sqlite_engine)
     key = SendGridKey()
     settings = settings_for(tmp_path, key)
@@ -62,6 +64,9 @@ def test_a_locked_sqlite_database_loses_nothing(sqlite_engine: Engine, tmp_path:
         stop = post_twilio(client, "/webhooks/twilio/inbound", STOP)
         assert stop.status_code == 200 and "Vous ne recevrez plus de SMS" in stop.text
         assert client.get("/health").json()["spooled_batches"] == 2
+        warnings = [r.getMessage() for r in caplog.records if r.name == "outreach.tracking.ingest"]
+        assert warnings and all("(OperationalError, SQLITE_BUSY)" in w for w in warnings)
+        assert not any("@" in w or "+336" in w for w in warnings)  # no address, no number
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

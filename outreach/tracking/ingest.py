@@ -269,8 +269,17 @@ def _unmatched_row(event: TrackingEvent, received: Any, at: Callable[[datetime],
 
 
 def _log_unavailable(exc: DBAPIError) -> None:
-    # The statement's parameters may hold addresses: log the driver's error class only.
-    log.warning("database unavailable (%s): spooling the batch", type(exc.orig).__name__)
+    """Say which error, by its class and code only: the statement's parameters may hold addresses.
+
+    The code tells an operator an outage (SQLITE_BUSY, PostgreSQL 08006) from a schema left behind
+    by a deployment (SQLITE_ERROR), which the replay will not get past until it is migrated.
+    """
+    code = getattr(exc.orig, "sqlite_errorname", None) or getattr(exc.orig, "sqlstate", None) or "no code"
+    log.warning(
+        "database unavailable (%s, %s): batch spooled, replayed once the database takes it",
+        type(exc.orig).__name__,
+        code,
+    )
 
 
 @dataclass(frozen=True)
