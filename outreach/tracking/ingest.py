@@ -271,8 +271,9 @@ def _unmatched_row(event: TrackingEvent, received: Any, at: Callable[[datetime],
 def _log_unavailable(exc: DBAPIError) -> None:
     """Say which error, by its class and code only: the statement's parameters may hold addresses.
 
-    The code tells an operator an outage (SQLITE_BUSY, PostgreSQL 08006) from a schema left behind
-    by a deployment (SQLITE_ERROR), which the replay will not get past until it is migrated.
+    The code tells an operator an outage (SQLITE_BUSY, SQLITE_CANTOPEN; on PostgreSQL a refused
+    connection has none) from a SQLite schema left behind by a deployment (SQLITE_ERROR), which the
+    replay will not get past until the database is migrated.
     """
     code = getattr(exc.orig, "sqlite_errorname", None) or getattr(exc.orig, "sqlstate", None) or "no code"
     log.warning(
