@@ -223,6 +223,8 @@ def run_campaign(
     create_table_artifact(key=f"{key}-summary", table=_summary_rows(report), description="Bilan de l'étape")
     statuses = dict(report.by_status())
     logger.info("run %s of %s/%s: %s", report.run_id, campaign, step, statuses)
+    for line in report.waiting_lines():
+        logger.info("run %s still waiting: %s", report.run_id, line)
     return {"run_id": report.run_id, "statuses": statuses, "dry_run": False}
 
 

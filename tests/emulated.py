@@ -17,6 +17,10 @@ CALLBACK = "http://127.0.0.1:9/webhooks/twilio/status?m={message_key}"
 """Where Twilio would report deliveries: it carries our key, which is what reconciliation looks for."""
 
 
+SETTLE_SECONDS = 3.0
+"""The emulator stores a request when it accepts it; its slowest fault holds one 1.5 s before that."""
+
+
 def emulated_channels(
     emulator: EmulatorHandle, renderer: Renderer, folder: Path, timeout: float = 15.0
 ) -> dict[str, Channel]:
@@ -28,6 +32,7 @@ def emulated_channels(
             sender=("ne-pas-repondre@carsat-centreouest.fr", "CARSAT Centre-Ouest"),
             timeout=timeout,
             retry=FAST,
+            settle_seconds=SETTLE_SECONDS,
         ),
         "sms": TwilioChannel(
             emulator.account_sid,
@@ -38,6 +43,7 @@ def emulated_channels(
             rate_per_second=2000,
             timeout=timeout,
             retry=FAST,
+            settle_seconds=SETTLE_SECONDS,
         ),
         "letter": PrintChannel(renderer, DropFolder(folder / "drop"), folder / "work"),
     }

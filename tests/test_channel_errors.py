@@ -26,6 +26,7 @@ def test_sendgrid_statuses() -> None:
     assert throttled is not None and (throttled.outcome, throttled.retry_after) == ("retry", 3.0)
     assert classify(sendgrid_error(500)).outcome == "retry"
     assert classify(sendgrid_error(503)).outcome == "retry"
+    assert classify(sendgrid_error(504)).outcome == "ambiguous"  # the servers behind may have it
     refused = classify(
         sendgrid_error(400, {"errors": [{"message": "Does not contain a valid address.", "field": "x.to"}]})
     )

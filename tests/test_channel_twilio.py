@@ -167,6 +167,16 @@ def test_throttling_and_server_errors_are_retried_until_sent(emulator: EmulatorH
     assert stats["twilio_accepted"] == 60
 
 
+def test_a_gateway_timeout_after_acceptance_is_ambiguous_not_resent(emulator: EmulatorHandle) -> None:
+    # the emulator stores the message, then answers 504 before the client's own timeout
+    emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=0.2))
+    sender = channel(emulator, timeout=5.0)
+    (result,) = sender.send([sms(40)])
+    sender.close()
+    assert result.outcome == "ambiguous"
+    assert len(emulator.messages()["twilio"]) == 1  # one call: a retry would have sent it twice
+
+
 def test_a_timeout_after_acceptance_is_ambiguous_and_reconcile_finds_it(emulator: EmulatorHandle) -> None:
     emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=5))
     batch = [sms(i) for i in range(4)]

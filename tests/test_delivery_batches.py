@@ -38,6 +38,7 @@ class RecordingChannel:
 
     name = "email"
     max_batch = BATCH
+    settle_seconds = 0.0
 
     def __init__(self, fail_on: int | None = None, hold_first: threading.Event | None = None) -> None:
         self.batches: list[list[str]] = []

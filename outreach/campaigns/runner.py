@@ -27,7 +27,7 @@ from outreach.channels.base import Channel, OutgoingMessage
 from outreach.clock import utcnow
 from outreach.config import var_dir
 from outreach.db import advisory_lock
-from outreach.delivery import pipeline
+from outreach.delivery import leases, pipeline
 from outreach.delivery.pipeline import ClaimedMessage, SendSummary, StepSpec
 from outreach.delivery.policy import PressureLimits
 from outreach.models import CampaignRun, Complaint, Message, Person
@@ -39,6 +39,8 @@ from outreach.rendering.renderer import Renderer
 from outreach.segments.history import last_refresh, refresh
 
 PEOPLE = Person.__table__
+UNSETTLED = ("planned", "queued", "sending", "ambiguous")
+"""Statuses of messages whose outcome is still to come."""
 
 LinksFor = Callable[[int], Links]
 """Builds the tracking links of a message from its id (the tracking service's `LinkBuilder`)."""
@@ -65,6 +67,32 @@ class StepReport:
         for (status, _, _), count in self.counts.items():
             totals[status] += count
         return totals
+
+    def waiting(self) -> Counter[str]:
+        """Messages not settled yet, by status: their step (and a first step's wave) is not done."""
+        statuses = self.by_status()
+        return Counter({status: statuses[status] for status in UNSETTLED if statuses[status]})
+
+    def waiting_lines(self) -> list[str]:
+        """What still waits and why, one line each, for the operator (counts only, no person)."""
+        waiting, sending = self.waiting(), self.sending
+        lines = []
+        if waiting["queued"]:
+            opens = sending.waiting if sending else {}
+            reasons = [f"{channel} window opens {moment:%Y-%m-%d %H:%M}" for channel, moment in opens.items()]
+            if sending and sending.exhausted:
+                reasons.append(f"{sending.exhausted} after repeated provider faults")
+            lines.append(f"{waiting['queued']} queued ({', '.join(reasons) or 'to send at the next run'})")
+        if waiting["planned"]:
+            lines.append(f"{waiting['planned']} planned (no decision yet: the next run decides)")
+        if waiting["sending"]:
+            lines.append(f"{waiting['sending']} sending (claimed by a worker still running)")
+        if waiting["ambiguous"]:
+            lines.append(
+                f"{waiting['ambiguous']} ambiguous (the provider could not say yet whether it received "
+                "them: the next run asks again, nothing is resent blindly)"
+            )
+        return lines
 
 
 class Composer:
@@ -124,6 +152,7 @@ def _merge(total: SendSummary | None, more: SendSummary) -> SendSummary:
         return more
     total.outcomes.update(more.outcomes)
     total.waiting.update(more.waiting)
+    total.recovered.update(more.recovered)
     total.exhausted = more.exhausted
     return total
 
@@ -259,32 +288,43 @@ class CampaignRunner:
         on_progress: Callable[[SendSummary], None] | None = None,
         before_send: Callable[[str, int], None] | None = None,
     ) -> SendSummary:
-        """Settle what a crash left in doubt, then send queued messages (up to `limit`).
+        """Settle what a crash left in doubt, send queued messages (up to `limit`), then settle what
+        this call's own timeouts left ambiguous.
 
-        Several calls, in several processes, can send the same step at once: each claims its batches.
+        Several calls, in several processes, can send the same step at once: each claims its batches
+        under a lease of its own, which ends with the call (or with its process): what a call leaves
+        claimed is then recognised at once as nobody's, by the next call that recovers.
         """
         report = prepared.report
-        pipeline.recover(self.engine, report.run_id, report.step, self.channels, now=prepared.clock())
-        summary = pipeline.send_step(
-            self.engine,
-            report.run_id,
-            prepared.spec,
-            self.channels,
-            prepared.composer,
-            self.worker,
-            clock=prepared.clock,
-            limit=limit,
-            on_progress=on_progress,
-            before_send=before_send,
-        )
+        run_id, step = report.run_id, report.step
+        with leases.hold(self.engine, self.worker) as lease:
+            recovered = pipeline.recover(self.engine, run_id, step, self.channels, lease, prepared.clock())
+            summary = pipeline.send_step(
+                self.engine,
+                run_id,
+                prepared.spec,
+                self.channels,
+                prepared.composer,
+                lease.id,
+                clock=prepared.clock,
+                limit=limit,
+                on_progress=on_progress,
+                before_send=before_send,
+            )
+            recovered += pipeline.recover(self.engine, run_id, step, self.channels, lease, prepared.clock())
+        summary.recovered = recovered
         report.sending = _merge(report.sending, summary)
         return summary
 
     def finish(self, prepared: PreparedStep) -> StepReport:
-        """Count what the step did; a first step with nothing left to send closes its wave."""
+        """Count what the step did; a first step with nothing left to send or to settle closes its wave.
+
+        A wave stays open while any of its messages is planned, queued, `sending` or `ambiguous`: the
+        dispatcher comes back for it, and nobody is left in limbo behind a wave marked done.
+        """
         report = prepared.report
         report.counts = pipeline.step_counts(self.engine, report.run_id, report.step)
-        waiting = report.by_status()["queued"] if not report.dry_run else 0
+        waiting = sum(report.waiting().values()) if not report.dry_run else 0
         if prepared.first_step and not report.dry_run and not waiting:
             self._finish(report.run_id)
         if report.dry_run or not waiting:
@@ -312,10 +352,11 @@ class CampaignRunner:
             )
 
     def cancel_queued(self, campaign_name: str, step_name: str, as_of: date, wave: str | None = None) -> int:
-        """An operator refused the send: queued messages become exclusions, visible in every report."""
+        """An operator refused the send: queued messages become exclusions, visible in every report, and
+        a first step's wave is closed (nothing of it is sent later, by the dispatcher or anyone)."""
         prepared = self.resume(campaign_name, step_name, as_of, wave=wave)
         with self.engine.begin() as connection:
-            return connection.execute(
+            cancelled = connection.execute(
                 update(Message)
                 .where(
                     Message.run_id == prepared.report.run_id,
@@ -324,6 +365,8 @@ class CampaignRunner:
                 )
                 .values(status="excluded", reason="not_approved")
             ).rowcount
+        self.finish(prepared)
+        return cancelled
 
     def _forget_previous_dry_run(self, run_id: int, step: str) -> None:
         with self.engine.begin() as connection:

@@ -23,6 +23,11 @@ from outreach.rendering.form import Form
 
 Outcome = Literal["sent", "failed", "retry", "ambiguous"]
 
+PROVIDER_SETTLE_SECONDS = 30.0
+"""How long a provider's lookup may lag behind a request it received, by default: a request is held
+by the client for its timeout (15-30 s) at most, and the provider stores what it accepted within
+that. Only a recovery that found nothing waits this long before queueing again (`settle_seconds`)."""
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -77,6 +82,11 @@ class Channel(Protocol):
 
     max_batch: int
     """How many messages one `send` call takes at most."""
+
+    settle_seconds: float
+    """How long after a request the provider's lookup (`reconcile`) is sure to show it: a request a
+    crashed worker had in flight may still land meanwhile, so "not found" proves nothing before that.
+    Zero for channels that write synchronously (an outbox folder, a print drop)."""
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Send `batch`; returns exactly one result per message, in any order."""

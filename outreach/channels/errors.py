@@ -2,11 +2,12 @@
 
     classify(exc) -> Fault | None
         failed      the provider refused this message (4xx): permanent, the reason is kept
-        retry       throttled (429), provider trouble (5xx), nothing reached it (refused, connect
+        retry       throttled (429), provider trouble (500, 502, 503), nothing reached it (refused, connect
                     timeout), or it refused our credentials (401/403: an operator must fix the key,
                     the message must not be marked as failed for it)
         ambiguous   the request left but no answer came back (read timeout, connection dropped
-                    after sending): the provider may have it, so it is never resent blindly
+                    after sending, a gateway timeout 504): the provider may have it, so it is never
+                    resent blindly
 
 Both SDKs are covered: SendGrid's `python_http_client` (urllib underneath) and Twilio's
 `TwilioRestException` (requests underneath). Anything else is not a provider fault: `None`, and the
@@ -57,7 +58,14 @@ def classify(exc: BaseException) -> Fault | None:
     return _from_transport(exc)
 
 
+GATEWAY_TIMEOUT = 504
+"""A gateway gave up waiting for the provider's servers, which may have taken the request meanwhile
+(the emulator's accept-then-timeout answers it after storing the message): resending could send twice."""
+
+
 def _from_status(status: int, reason: str, retry_after: float | None) -> Fault:
+    if status == GATEWAY_TIMEOUT:
+        return Fault("ambiguous", f"gateway timeout after sending: {reason}")
     if status == 429 or status >= 500:
         return Fault("retry", reason, retry_after)
     if status in (401, 403):

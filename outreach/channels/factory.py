@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from outreach.channels.base import Channel
+from outreach.channels.base import PROVIDER_SETTLE_SECONDS, Channel
 from outreach.channels.credentials import sendgrid_settings, twilio_settings
 from outreach.channels.outbox import OutboxChannel
 from outreach.channels.print_batch import DropFolder, PrintChannel
 from outreach.channels.sendgrid_email import SendGridChannel
 from outreach.channels.twilio_sms import TwilioChannel
 from outreach.config import var_dir
+from outreach.errors import ConfigurationError
 from outreach.rendering.renderer import Renderer
 
 
@@ -27,6 +28,7 @@ def build_channels(renderer: Renderer, status_callback: str | None = None) -> di
     OUTREACH_SMS_STATUS_CALLBACK overrides it.
     """
     outbox = var_dir() / "outbox"
+    settle = settle_seconds()
     channels: dict[str, Channel] = {}
     if os.environ.get("SENDGRID_API_KEY"):
         settings = sendgrid_settings()
@@ -36,6 +38,7 @@ def build_channels(renderer: Renderer, status_callback: str | None = None) -> di
             sender=(settings.sender_email, settings.sender_name),
             sandbox=settings.sandbox,
             categories=("outreach",),
+            settle_seconds=settle,
         )
     else:
         channels["email"] = OutboxChannel(outbox / "email", "email")
@@ -49,9 +52,27 @@ def build_channels(renderer: Renderer, status_callback: str | None = None) -> di
             status_callback=settings_sms.status_callback or status_callback,
             rate_per_second=settings_sms.rate_per_second,
             concurrency=settings_sms.concurrency,
+            settle_seconds=settle,
         )
     else:
         channels["sms"] = OutboxChannel(outbox / "sms", "sms")
     drop = Path(os.environ.get("OUTREACH_PRINT_DROP_DIR", outbox / "print"))
     channels["letter"] = PrintChannel(renderer, DropFolder(drop), work_dir=var_dir() / "print-work")
     return channels
+
+
+def settle_seconds() -> float:
+    """OUTREACH_RECONCILE_SETTLE_SECONDS: how long recovery waits for a provider's lookup to show what a
+    crashed worker may have had in flight, before it queues "not found" messages again."""
+    value = os.environ.get("OUTREACH_RECONCILE_SETTLE_SECONDS", "").strip()
+    if not value:
+        return PROVIDER_SETTLE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ConfigurationError(
+            f"OUTREACH_RECONCILE_SETTLE_SECONDS must be a number of seconds (0 or more), not {value!r}"
+        )
+    return seconds

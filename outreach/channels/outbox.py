@@ -29,6 +29,7 @@ class OutboxChannel:
     """Writes each message to `folder`; idempotent per message key."""
 
     max_batch = 1000
+    settle_seconds = 0.0  # a file is written or not: a process that is gone writes nothing more
 
     def __init__(
         self,

@@ -59,6 +59,7 @@ class PrintChannel:
 
     name = "letter"
     max_batch = 500
+    settle_seconds = 0.0  # a manifest is delivered or not: a process that is gone delivers nothing more
 
     def __init__(self, renderer: Renderer, destination: Destination, work_dir: Path) -> None:
         self.renderer = renderer

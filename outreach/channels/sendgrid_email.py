@@ -29,7 +29,7 @@ from typing import Any
 
 import sendgrid
 
-from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import PROVIDER_SETTLE_SECONDS, OutgoingMessage, Reconciliation, SendResult
 from outreach.channels.errors import ProviderFault
 from outreach.channels.retry import RetryPolicy, with_retries
 from outreach.rendering.form import Form
@@ -77,7 +77,9 @@ class SendGridChannel:
         categories: Sequence[str] = (),
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        settle_seconds: float = PROVIDER_SETTLE_SECONDS,
     ) -> None:
+        self.settle_seconds = settle_seconds
         self._client = sendgrid.SendGridAPIClient(api_key, host=host)
         self._sender = {"email": sender[0], **({"name": sender[1]} if sender[1] else {})}
         self._sandbox = sandbox

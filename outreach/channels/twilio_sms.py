@@ -30,7 +30,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import PROVIDER_SETTLE_SECONDS, OutgoingMessage, Reconciliation, SendResult
 from outreach.channels.errors import Fault, ProviderFault, classify
 from outreach.channels.loop_thread import LoopThread
 from outreach.channels.retry import RetryPolicy
@@ -112,6 +112,7 @@ class TwilioChannel:
         timeout: float = 15.0,
         retry: RetryPolicy | None = None,
         bucket: TokenBucket | None = None,
+        settle_seconds: float = PROVIDER_SETTLE_SECONDS,
     ) -> None:
         """`sender` is an alphanumeric sender ID or a messaging service SID (MG...);
         `status_callback` a URL template with `{message_key}`; `bucket` may be shared by channels.
@@ -120,6 +121,7 @@ class TwilioChannel:
         distant API, size it as the rate times the round trip."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        self.settle_seconds = settle_seconds
         self._transport = TwilioTransport(base_url, concurrency, timeout)
         self._client = Client(account_sid, auth_token, http_client=self._transport)
         self._account_sid = account_sid

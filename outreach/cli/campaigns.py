@@ -84,5 +84,7 @@ def run(
         typer.echo(f"{number:>8}  {status:<9} {channel or '-':<7} {reason or '-'}")
     if report.previews:
         typer.echo(f"previews: {report.previews[0].parent}")
+    for line in report.waiting_lines() if send else ():
+        typer.echo(f"waiting: {line}")
     if as_json:
         print_json({"run_id": report.run_id, "step": step_name, "dry_run": not send, **report.by_status()})

@@ -10,30 +10,34 @@ Every stage is a set operation or a batch, and every stage is safe to run again:
   (`sending`, committed *before* the provider is called — the guard against a second send) and hands
   it over, and records each outcome. A claim takes only messages still `queued`, so any number of
   workers can share a step: what another worker claimed first is simply not sent by this one;
-- `recover` settles what a crash or a timeout left `sending` or `ambiguous` by asking the provider
-  (reconciliation): found means sent, not found means it never left and is queued again.
+- `recover` settles what a worker that is gone left `sending`, and what a timeout left `ambiguous`,
+  by asking the provider (reconciliation): found means sent, not found means it never left and is
+  queued again. A worker's claims carry its lease (`leases.py`), so a crashed worker's claims are
+  recognised at once, and recovery takes them by compare-and-set before asking anyone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, text, true, update
+from sqlalchemy import Engine, Select, and_, func, literal, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from outreach.channels.base import Channel, OutgoingMessage, SendResult
+from outreach.channels.base import Channel, OutgoingMessage, Reconciliation, SendResult
 from outreach.clock import utcnow
 from outreach.delivery.bulk import among, set_messages
 from outreach.delivery.collector import collector_paused
 from outreach.delivery.facts import load_facts
+from outreach.delivery.leases import Lease, held
 from outreach.delivery.policy import Decision, PersonFacts, PressureLimits, StepPolicy, decide
 from outreach.delivery.windows import DEFAULT_WINDOWS, SendWindow
 from outreach.models import CampaignRun, Message, Person
@@ -125,6 +129,8 @@ class SendSummary:
     """Channels whose window is closed, with the time they open (their messages stay queued)."""
     exhausted: int = 0
     """Messages still queued after `max_attempts` transient failures (the provider is down)."""
+    recovered: Counter[str] = field(default_factory=Counter)
+    """What recovery settled around this call: sent, requeued, unresolved (see `recover`)."""
 
     def count(self, outcome: str) -> int:
         return sum(n for (o, _), n in self.outcomes.items() if o == outcome)
@@ -372,8 +378,8 @@ def _outcome_values(result: SendResult, now: datetime) -> dict[str, Any]:
         "sms_segments": result.segments,
         "sent_at": now if result.outcome == "sent" else None,
     }
-    if result.outcome not in ("sent", "retry"):
-        values["reason"] = f"provider_{result.outcome}"
+    if result.outcome == "failed":  # an ambiguous message keeps its reason: it may well be sent
+        values["reason"] = "provider_failed"
     return values
 
 
@@ -610,64 +616,99 @@ def _release(engine: Engine, batch: list[ClaimedMessage]) -> None:
         )
 
 
+IN_DOUBT = ("sending", "ambiguous")
+"""Messages that may or may not have reached the provider: a wave is not done while one is left."""
+
+
 def recover(
     engine: Engine,
     run_id: int,
     step: str,
     channels: Mapping[str, Channel],
-    stale_after: timedelta = timedelta(minutes=10),
+    lease: Lease,
     now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Counter[str]:
-    """Settle messages a crash left `sending` (older than `stale_after`) and every `ambiguous` one.
+    """Settle what workers that are gone left `sending`, and every `ambiguous` message nobody holds.
 
-    The provider is asked which it received: those are sent; the others never left and are queued
-    again. A channel that cannot tell leaves them as they are (`unresolved`), for an operator.
+    The messages are first taken under `lease` (a compare-and-set on the claim each was read with), so
+    two workers recovering at once never settle the same message: what another took first is left to
+    it. The provider is then asked which it received: those are sent; the others never left and are
+    queued again. "Not found" is only believed once the channel's `settle_seconds` have passed since
+    the messages were taken (a request the dead worker had in flight may still be landing); a channel
+    that cannot tell leaves them as they are (`unresolved`), held until this lease ends, for the next
+    run. Every message keeps its decision's reason; `detail` records the reconciliation.
     """
     now = now or utcnow()
     settled: Counter[str] = Counter()
-    stuck = and_(
-        Message.run_id == run_id,
-        Message.step == step,
-        (Message.status == "ambiguous")
-        | ((Message.status == "sending") & (Message.claimed_at < now - stale_after)),
-    )
-    with engine.connect() as connection:
-        rows = connection.execute(select(Message.id, Message.channel).where(stuck)).all()
-    by_channel: dict[str, list[int]] = {}
-    for message_id, channel_name in rows:
-        by_channel.setdefault(channel_name, []).append(message_id)
-    for channel_name, message_ids in by_channel.items():
-        channel = channels.get(channel_name)
+    taken_at = time.monotonic()
+    for channel_name, message_ids in _take_orphans(engine, run_id, step, lease, now).items():
+        channel = channels.get(channel_name or "")
         if channel is None:
             settled["unknown_channel"] += len(message_ids)
             continue
-        answer = channel.reconcile([message_key(i) for i in message_ids])
+        keys = [message_key(i) for i in message_ids]
+        answer = channel.reconcile(keys)
+        missing = [key for key in keys if key not in answer.found]
+        if missing and answer.complete and channel.settle_seconds > 0:
+            sleep(max(0.0, channel.settle_seconds - (time.monotonic() - taken_at)))
+            later = channel.reconcile(missing)
+            answer = Reconciliation({**answer.found, **later.found}, later.complete)
         found = answer.found
-        sent = [
-            {"message_id": i, "provider": found[message_key(i)]}
-            for i in message_ids
-            if message_key(i) in found
-        ]
-        # Without a complete answer, "not found" proves nothing: those stay as they are, for a person.
+        sent = [(i, found[message_key(i)]) for i in message_ids if message_key(i) in found]
+        # Without a complete answer, "not found" proves nothing: those stay as they are.
         lost = [i for i in message_ids if message_key(i) not in found] if answer.complete else []
+        # (an OR, not IN: an expanding IN cannot go through the executemany of `set_messages`)
+        mine = and_(MESSAGES.c.claimed_by == lease.id, or_(*(MESSAGES.c.status == s for s in IN_DOUBT)))
+        found_values = {"status": "sent", "sent_at": now, "detail": "reconciled_found"}
         with engine.begin() as connection:
-            if sent:
-                connection.execute(
-                    update(MESSAGES)
-                    .where(MESSAGES.c.id == bindparam("message_id"))
-                    .values(status="sent", provider_id=bindparam("provider"), sent_at=now, reason=None),
-                    sent,
-                )
+            set_messages(connection, ((i, {**found_values, "provider_id": p}) for i, p in sent), mine)
             if lost:
                 connection.execute(
-                    update(Message)
-                    .where(Message.id.in_(lost))
-                    .values(status="queued", claimed_by=None, claimed_at=None, reason=None)
+                    update(MESSAGES)
+                    .where(among(connection, MESSAGES.c.id, lost), mine)
+                    .values(status="queued", claimed_by=None, claimed_at=None, detail="reconciled_not_found")
                 )
         settled["sent"] += len(sent)
         settled["requeued"] += len(lost)
         settled["unresolved"] += len(message_ids) - len(sent) - len(lost)
     return settled
+
+
+def _take_orphans(
+    engine: Engine, run_id: int, step: str, lease: Lease, now: datetime
+) -> dict[str | None, list[int]]:
+    """Take under `lease` the step's messages in doubt whose claimer's lease is gone (or is `lease`
+    itself, between two sends); returns the ids taken, by channel.
+
+    Each group of messages is taken with a compare-and-set on the claimer it was read with: when two
+    workers find the same orphans, the first update wins and the second takes none of them.
+    """
+    with engine.begin() as connection:
+        rows = connection.execute(
+            select(MESSAGES.c.id, MESSAGES.c.status, MESSAGES.c.claimed_by).where(
+                MESSAGES.c.run_id == run_id, MESSAGES.c.step == step, MESSAGES.c.status.in_(IN_DOUBT)
+            )
+        ).all()
+        live = held(connection, {claimer for _, _, claimer in rows if claimer != lease.id})
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for message_id, status, claimer in rows:
+            if claimer not in live:
+                groups.setdefault((status, claimer), []).append(message_id)
+        taken: dict[str | None, list[int]] = {}
+        for (status, claimer), ids in groups.items():
+            for message_id, channel_name in connection.execute(
+                update(MESSAGES)
+                .where(
+                    among(connection, MESSAGES.c.id, ids),
+                    MESSAGES.c.status == status,
+                    MESSAGES.c.claimed_by.is_not_distinct_from(claimer),
+                )
+                .values(claimed_by=lease.id, claimed_at=now)
+                .returning(MESSAGES.c.id, MESSAGES.c.channel)
+            ):
+                taken.setdefault(channel_name, []).append(message_id)
+    return taken
 
 
 def step_counts(engine: Engine, run_id: int, step: str) -> dict[tuple[str, str | None, str | None], int]:
