@@ -1,12 +1,13 @@
 """What is due now: first steps whose schedule fired, and follow-up steps of recent waves.
 
-The dispatcher holds no state of its own. A schedule that fired within the look-back period and has
-no finished run for its wave is due; a missed run (a server down over the weekend) is therefore caught
-up, and a run already done is not repeated. A wave still holding messages in doubt (`sending` or
-`ambiguous`, left by a crash or a timeout) is due however old, until they are settled. Follow-up
-steps of the waves of the last `horizon` are always due: planning them is idempotent and only takes
-people whose wait has elapsed, so running them every few minutes costs one query when nobody is ready. Work is ordered by campaign priority, so when
-two campaigns compete for the same people's contact-pressure budget, the higher priority goes first.
+The dispatcher holds no state of its own. A schedule that fired within the look-back period and has no
+finished run for its wave is due; a missed run (a server down over the weekend) is therefore caught up,
+and a run already done is not repeated. A wave still holding messages in doubt (`sending` or
+`ambiguous`, left by a crash or a timeout) is due however old, until they are settled. Follow-up steps
+of the waves of the last `horizon` are always due: planning them is idempotent and only takes people
+whose wait has elapsed, so running them every few minutes costs one query when nobody is ready. Work is
+ordered by campaign priority, so when two campaigns compete for the same people's contact-pressure
+budget, the higher priority goes first.
 """
 
 from __future__ import annotations

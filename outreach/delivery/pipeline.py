@@ -44,7 +44,7 @@ from outreach.models import CampaignRun, Message, Person
 from outreach.rendering.errors import RenderError, TemplateError
 
 MESSAGES = Message.__table__
-ANALYZE_AFTER = 10_000
+ANALYZE_AFTER = 1_000
 """Rows planned (then decided) after which PostgreSQL's statistics on `messages` are refreshed."""
 PEOPLE = Person.__table__
 

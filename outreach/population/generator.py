@@ -830,6 +830,7 @@ def load_database(engine: Engine, size: int, seed: int, as_of: date | None = Non
             opt_outs += len(opt_out_rows)
             complaints += len(complaint_rows)
             warnings += block.warnings
+        store.refresh_statistics(connection)
         summary = LoadSummary(people=people, opt_outs=opt_outs, complaints=complaints, warnings=warnings)
         # Synthetic, but it writes the same tables as an import: the trail must show who loaded what.
         audit.record(

@@ -215,6 +215,7 @@ def _run(
             if len(people) >= CHUNK_ROWS:
                 flush(connection)
         flush(connection)
+        store.refresh_statistics(connection)
         connection.execute(
             insert(ImportRun).values(
                 source=str(path),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.models import Complaint, OptOut, Person
@@ -68,3 +68,16 @@ def upsert_complaints(connection: Connection, rows: Sequence[dict[str, Any]]) ->
         connection.execute(
             statement.on_conflict_do_update(index_elements=["complaint_id"], set_=updates), rows
         )
+
+
+def refresh_statistics(connection: Connection) -> None:
+    """After a load, give PostgreSQL's planner the tables as they now are (SQLite plans without them).
+
+    Until autovacuum comes round, a freshly loaded `people` table has no statistics at all, and the
+    planner takes it for a few pages: a campaign's first step then looks its people up by a sequential
+    scan per chunk, comparing each row with every id of the chunk (seen: 19.7 s for one chunk of 4,645
+    people in a population of 40,000, 0.01 s once analysed). ANALYZE samples, so it costs well under a
+    second whatever the table's size, and runs in the load's own transaction.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ANALYZE people, opt_outs, complaints"))
