@@ -1,5 +1,6 @@
-"""Our own links through HTTP, as scanners and mail providers use them: a HEAD changes nothing, and an
-RFC 8058 one-click POST unsubscribes."""
+"""Our own links through HTTP, as scanners and mail providers use them: a HEAD changes nothing, an
+RFC 8058 one-click POST unsubscribes, and a "no" for a message no longer held is recorded and answered
+truthfully."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from test_tracking_support import (
+    PEOPLE,
     SECRET,
     Seeded,
     SendGridKey,
@@ -24,11 +26,15 @@ from test_tracking_support import (
 from outreach.models import (
     AuditEntry,
     DeliveryEvent,
+    Message,
     MessageEngagement,
     OptOut,
     SatisfactionAnswer,
     UnmatchedEvent,
 )
+from outreach.privacy.erasure import SECRET_VARIABLE, erase
+from outreach.privacy.purge import purge
+from outreach.privacy.retention import RetentionPolicy
 from outreach.tracking.links import LinkBuilder
 from outreach.tracking.tokens import TokenSigner
 
@@ -132,3 +138,65 @@ def test_rfc_8058_one_click_posts_unsubscribe_without_cookie_or_form_token(
         ("P0001", "email", "unsubscribe"),
         ("P0002", "email", "unsubscribe"),
     ]
+
+
+# --- item 6: a "no" for a message no longer held is recorded, and the page tells the truth -------
+
+
+def test_an_unsubscribe_for_a_purged_message_is_recorded_and_the_page_says_so(
+    engine: Engine,
+    client: TestClient,
+    links: LinkBuilder,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
+    url = path(links.for_message(seeded.email["P0001"]).unsubscribe)
+    purge(engine, RetentionPolicy(), now=PURGE_DAY)
+    assert count(engine, Message.__table__) == 0
+
+    response = client.post(url, content=b"List-Unsubscribe=One-Click")
+    assert response.status_code == 202  # accepted, not done
+    page = response.text
+    assert "C’est noté" not in page and "Vous ne recevrez plus" not in page
+    assert "pas pu appliquer" in page and "3960" in page and 'lang="fr"' in page
+    again = client.post(url, content=b"List-Unsubscribe=One-Click")  # the mail client retries
+    assert again.status_code == 202
+
+    [(actor, target, number, details)] = unresolved(engine)  # once, however often it is posted
+    assert (actor, target, number) == ("tracking-service", f"m{seeded.email['P0001']}", 1)
+    assert details["scope"] == "channel"
+    recorded = json.dumps(details, ensure_ascii=False)
+    for person_id, _, first, last, born, email, mobile, *_ in PEOPLE:
+        for field in (person_id, first, last, born, email, mobile):
+            assert field not in recorded, "personal data in the audit log"
+
+
+def test_an_unsubscribe_after_the_person_was_erased_is_recorded_and_the_page_says_so(
+    engine: Engine,
+    client: TestClient,
+    links: LinkBuilder,
+    seeded: Seeded,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SECRET_VARIABLE, "erasure-secret-for-tests-only-0123456789")
+    url = path(links.for_message(seeded.sms["P0002"]).unsubscribe)
+    erase(engine, "P0002")
+
+    response = client.post(url, data={"scope": "all"})
+    assert response.status_code == 202
+    assert "pas pu appliquer" in response.text and "effacement de vos données" in response.text
+    [(_, target, _, details)] = unresolved(engine)
+    assert target == f"m{seeded.sms['P0002']}" and details["scope"] == "all"
+    assert count(engine, OptOut.__table__) == 0  # nobody else was opted out in their place
+
+
+def test_an_unsubscribe_for_a_message_still_held_is_applied_and_not_sent_to_the_operator(
+    engine: Engine, client: TestClient, links: LinkBuilder, seeded: Seeded
+) -> None:
+    url = path(links.for_message(seeded.email["P0003"]).unsubscribe)
+    response = client.post(url, data={"scope": "channel"})
+    assert response.status_code == 200 and "C’est noté" in response.text
+    assert rows(engine, select(OptOut.person_id, OptOut.channel)) == [("P0003", "email")]
+    assert unresolved(engine) == []
