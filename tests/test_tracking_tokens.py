@@ -112,13 +112,10 @@ def test_stop_variants_are_recognised(text: str) -> None:
     "text",
     [
         "Je ne veux pas arrêter",
-        "stop, j'ai une question",
         "STOPPER",
-        "arrêtez",
         "Non merci",
         "",
         "top",
-        "STOP STOP",
         "pas stop",
     ],
 )

@@ -4,7 +4,12 @@ Every webhook follows one skeleton — validate (size, signature, freshness), pa
 `ingest` — and answers accordingly: 413 for an oversized body, 403 for a bad signature or a stale
 timestamp, 400 for malformed input, all before anything is stored; 2xx once the batch is stored or
 safely spooled; 5xx when our own handler fails, so the provider retries. Token links answer 404
-for a token that does not verify, and never reveal whether a message exists.
+for a token that does not verify; only the bearer of a genuine unsubscribe token learns whether its
+message is still held (the page must tell them the truth about their request).
+
+Our own links follow HTTP's safe methods (RFC 9110, 9.2.1): a GET of the pixel, a click or a letter
+response is what they record; a HEAD (link scanners and prefetchers send them) gets the answer a GET
+would get and records nothing. The unsubscribe and survey pages change something only on a POST.
 
 The service exposes no listing and no personal data: every page is about one signed token.
 """
@@ -19,7 +24,8 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine, select, text
@@ -47,6 +53,7 @@ PIXEL = bytes.fromhex(
 )
 """A transparent 1x1 GIF."""
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+FORM = "application/x-www-form-urlencoded"
 STOP_REPLY = (
     "CARSAT Centre-Ouest : votre demande est prise en compte. "
     "Vous ne recevrez plus de SMS de la CARSAT Centre-Ouest."
@@ -158,41 +165,55 @@ class TrackingService:
 
     # --- our own links --------------------------------------------------------------------------
 
+    async def _fetched(self, request: Request, event: Callable[[datetime], TrackingEvent]) -> None:
+        """Record `event` for a GET of one of our links; a HEAD only asks what a GET would answer."""
+        if request.method == "GET":
+            at = utcnow()
+            await self._save([event(at)], at)
+
     async def pixel(self, request: Request) -> Response:
         claims = self._claims(request, Purpose.OPEN)
-        at = utcnow()
-        await self._save([own.opened(claims.message_id, request.headers.get("user-agent"), at)], at)
+        agent = request.headers.get("user-agent")
+        await self._fetched(request, partial(own.opened, claims.message_id, agent))
         return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
     async def click(self, request: Request) -> Response:
         claims = self._claims(request, Purpose.CLICK)
         assert claims.url is not None  # guaranteed by the token
-        at = utcnow()
-        event = own.clicked(claims.message_id, claims.url, request.headers.get("user-agent"), at)
-        await self._save([event], at)
+        agent = request.headers.get("user-agent")
+        await self._fetched(request, partial(own.clicked, claims.message_id, claims.url, agent))
         return RedirectResponse(claims.url, status_code=302, headers=NO_STORE)
 
     async def response(self, request: Request) -> Response:
         claims = self._claims(request, Purpose.RESPONSE)
-        at = utcnow()
-        await self._save([own.responded(claims.message_id, request.headers.get("user-agent"), at)], at)
+        agent = request.headers.get("user-agent")
+        await self._fetched(request, partial(own.responded, claims.message_id, agent))
         return HTMLResponse(pages.response_thanks(), headers=NO_STORE)
 
     async def unsubscribe(self, request: Request) -> Response:
+        """The page on GET (and HEAD); the request itself on POST, whatever its body.
+
+        RFC 8058's one-click POST comes from a mail provider with no cookie and no page in between,
+        form-encoded (Gmail) or as multipart/form-data (the RFC's preference); its body names no
+        scope. So any POST to the signed URL is a "no" for the message's channel; only our own page's
+        form (form-encoded `scope=all`) widens it to every channel. A message no longer held gets
+        202 and a page that says the request could not be applied (`feedback` records it); while the
+        database is away the request is spooled and the page cannot tell, so it says "noted".
+        """
         claims = self._claims(request, Purpose.UNSUBSCRIBE)
-        channel = await run_in_threadpool(self._channel_of, claims.message_id)
-        if request.method == "GET":
-            return HTMLResponse(pages.unsubscribe_form(channel), headers=NO_STORE)
-        form = twilio.parse_form(await self._body(request))
-        # RFC 8058: a mail client posts "List-Unsubscribe=One-Click"; our page posts a scope.
-        every_channel = form.get("scope") == "all"
+        held = await run_in_threadpool(self._lookup, claims.message_id)
+        if request.method != "POST":
+            return HTMLResponse(pages.unsubscribe_form(held.channel), headers=NO_STORE)
+        every_channel = _form_field(request, await self._body(request), "scope") == "all"
         at = utcnow()
         await self._save([own.unsubscribed(claims.message_id, every_channel, at)], at)
-        return HTMLResponse(pages.unsubscribe_done(channel, every_channel), headers=NO_STORE)
+        if held.found is False:  # purged or erased: `feedback` records the request for an operator
+            return HTMLResponse(pages.unsubscribe_unresolved(), status_code=202, headers=NO_STORE)
+        return HTMLResponse(pages.unsubscribe_done(held.channel, every_channel), headers=NO_STORE)
 
     async def survey(self, request: Request) -> Response:
         claims = self._claims(request, Purpose.SURVEY)
-        if request.method == "GET":
+        if request.method != "POST":
             return HTMLResponse(pages.survey_form(), headers=NO_STORE)
         form = twilio.parse_form(await self._body(request))
         comment = form.get("comment", "")
@@ -207,13 +228,14 @@ class TrackingService:
             return _not_found()
         return HTMLResponse(pages.survey_thanks(), headers=NO_STORE)
 
-    def _channel_of(self, message_id: int) -> str | None:
-        """The message's channel, to word the page; None if the database cannot say right now."""
+    def _lookup(self, message_id: int) -> _Held:
+        """Whether the message is still held, and its channel, to word the pages."""
         try:
             with self.engine.connect() as connection:
-                return connection.scalar(select(Message.channel).where(Message.id == message_id))
+                row = connection.execute(select(Message.channel).where(Message.id == message_id)).first()
         except Exception:  # the page still works (generic wording) and the unsubscribe is spooled
-            return None
+            return _Held(None, None)
+        return _Held(row is not None, row.channel if row else None)
 
     async def health(self, request: Request) -> Response:
         database = "ok"
@@ -232,6 +254,23 @@ class TrackingService:
         """Store what the spool holds (called periodically while the service runs)."""
         with self._write_lock:
             replay_spool(self.engine, self.settings.spool)
+
+
+class _Held(NamedTuple):
+    """What the database says of a message: `found` is None when it cannot say right now."""
+
+    found: bool | None
+    channel: str | None
+
+
+def _form_field(request: Request, body: bytes, name: str) -> str | None:
+    """`name` from a form-encoded body; None for any other body, or one that is not a form."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        return None
+    try:
+        return twilio.parse_form(body).get(name)
+    except Malformed:
+        return None
 
 
 class _NotConfigured(Exception):

@@ -8,7 +8,10 @@
 - An SMS STOP (or Twilio's 21610 "unsubscribed recipient") suppresses the number and opts out of SMS
   everyone who has that number (source `sms_stop`); an unsubscribe (link, List-Unsubscribe, SendGrid
   event) opts the person out of that message's channel, or of every channel if they chose so (source
-  `unsubscribe`).
+  `unsubscribe`). An unsubscribe from our own link for a message no longer held (purged by retention,
+  or erased with its person) names nobody to opt out: it is recorded in the audit log (action
+  `unsubscribe_unresolved`, the message key and scope, nothing personal) for an operator, and the
+  page tells the person so — a "no" is never dropped silently.
 - Digital affinity (`person_engagement.digital_affinity`, -10..10, 0 = nothing known) is recomputed,
   never incremented, from the person's messages sent in the last 365 days:
       + 2 per message whose tracked link was clicked by a person (machine clicks do not count),
@@ -29,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from outreach import audit
 from outreach.models import Message, MessageEngagement, OptOut, Person, PersonEngagement, Suppression
 from outreach.population.store import add_opt_outs
+from outreach.tracking import own
 from outreach.tracking.events import EventType, TrackingEvent
 
 if TYPE_CHECKING:
@@ -41,6 +46,10 @@ RESPONSE_POINTS = 3
 IGNORED_AFTER = timedelta(days=14)
 WINDOW = timedelta(days=365)
 AFFINITY_RANGE = (-10, 10)
+
+UNRESOLVED_ACTION = "unsubscribe_unresolved"
+UNRESOLVED_REASON = "message no longer held (purged by retention, or erased with its person)"
+SERVICE_ACTOR = "tracking-service"
 
 SPAM_DROP_REASONS = frozenset({"Spam Reporting Address"})
 UNSUBSCRIBED_DROP_REASONS = frozenset({"Unsubscribed Address"})
@@ -55,6 +64,7 @@ def apply(
     stop_numbers: set[str] = set()
     hard_bounced: set[int] = set()
     engaged: set[str] = set()
+    unresolved: list[TrackingEvent] = []
     for event, ref in items:
         contact = (event.contact or "")[:254]
         channel = event.channel or (ref.channel if ref else None)
@@ -76,6 +86,8 @@ def apply(
             target = "all" if event.channel == "all" else ref.channel
             if target:
                 opt_outs.append({"person_id": ref.person_id, "channel": target, "source": "unsubscribe"})
+        elif event.event is EventType.UNSUBSCRIBED and event.provider == own.PROVIDER:
+            unresolved.append(event)
         if ref and (
             (event.event is EventType.CLICKED and not event.machine) or event.event is EventType.RESPONDED
         ):
@@ -92,6 +104,15 @@ def apply(
         )
     if engaged:
         refresh_affinity(connection, now, sorted(engaged))
+    for event in unresolved:
+        audit.record(
+            connection,
+            UNRESOLVED_ACTION,
+            event.message_key or "",
+            1,
+            {"scope": "all" if event.channel == "all" else "channel", "reason": UNRESOLVED_REASON},
+            actor=SERVICE_ACTOR,
+        )
 
 
 def refresh_affinity(connection: Connection, now: datetime, person_ids: Sequence[str] | None = None) -> int:

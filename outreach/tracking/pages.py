@@ -69,6 +69,21 @@ def unsubscribe_done(channel: str | None, every_channel: bool) -> str:
     )
 
 
+def unsubscribe_unresolved() -> str:
+    """The truth when the message is no longer held: nobody to opt out, but the request is kept."""
+    return page(
+        "Votre demande est enregistrée",
+        "<p>Ce message ne figure plus dans nos fichiers : il est ancien, ou vos données ont été "
+        "effacées à votre demande. Nous ne pouvons donc pas savoir à qui il était adressé, et nous "
+        "n’avons pas pu appliquer votre désinscription automatiquement.</p>"
+        "<p>Votre demande est conservée. Pour être certain de ne plus recevoir nos messages "
+        "d’information, appelez le <strong>3960</strong> ou faites-en la demande depuis votre espace "
+        'personnel sur <a href="https://www.lassuranceretraite.fr/">lassuranceretraite.fr</a>.</p>'
+        "<p>Si vous avez demandé l’effacement de vos données, vous ne recevrez plus aucun message de "
+        f"la {FUND} : vous n’avez rien d’autre à faire.</p>",
+    )
+
+
 def response_thanks() -> str:
     return page(
         "Merci, votre réponse est bien enregistrée",

@@ -53,6 +53,13 @@ _OPENED, _CLICKED, _BOUNCED, _DROPPED = (
 )
 """Module names: an enum member read through its class costs a descriptor call per event."""
 
+MAX_DEPTH = 254
+"""The deepest nesting an event may have (the event object is level 1; SendGrid's own are 3 deep).
+
+orjson refuses to write anything deeper, which bounds the usual path at no cost; the fallback path
+checks it itself. A body deeper than the standard parser can read is refused before that. Either
+way a signed but hostile body is a 400, not a `RecursionError` answered 500 and retried forever."""
+
 _HALF_SURROGATE = re.compile("[\ud800-\udfff]")
 """JSON decoding pairs the halves of a surrogate pair: any surrogate left in a string is alone."""
 
@@ -89,6 +96,8 @@ def parse_batch(body: bytes, received_at: datetime) -> list[TrackingEvent]:
         items = json.loads(body)  # the standard parser: faster than orjson's on these objects (measured)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Malformed("body is not JSON") from exc
+    except RecursionError as exc:
+        raise Malformed(f"body nests deeper than {MAX_DEPTH} levels") from exc
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise Malformed("body is not a JSON array of event objects")
     return [map_event(item, received_at) for item in items]
@@ -139,16 +148,31 @@ def _raw(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     standard library still writes what orjson refuses (integers over 64 bits, lone surrogates).
     Half of a surrogate pair (`\\ud83d`, a cut emoji) is valid JSON but cannot be stored as UTF-8:
     `raw` then keeps it escaped, and the fields read from the event get U+FFFD in its place, so the
-    batch is stored rather than refused at every retry.
+    batch is stored rather than refused at every retry. An event nested deeper than `MAX_DEPTH` is
+    `Malformed`.
     """
     try:
         return orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode(), item
     except orjson.JSONEncodeError:
+        if _deeper_than(item, MAX_DEPTH):
+            raise Malformed(f"an event nests deeper than {MAX_DEPTH} levels") from None
         text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         if not _HALF_SURROGATE.search(text):
             return text, item
         escaped = json.dumps(item, separators=(",", ":"), sort_keys=True)
         return escaped, json.loads(_HALF_SURROGATE.sub("\ufffd", text))
+
+
+def _deeper_than(item: Mapping[str, Any], limit: int) -> bool:
+    """Whether `item` (level 1) holds objects or arrays more than `limit` levels deep; no recursion."""
+    stack: list[tuple[Any, int]] = [(item, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if type(value) is dict else value
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
 
 
 def _message_key(item: Mapping[str, Any]) -> str | None:

@@ -81,12 +81,14 @@ def status_event(params: Mapping[str, str], message_key: str | None, received_at
 
 
 def inbound_event(params: Mapping[str, str], received_at: datetime) -> TrackingEvent:
-    """An SMS a person sent us: a STOP is an unsubscribe, anything else a reply."""
+    """An SMS a person sent us: an opt-out (`stop.is_stop`, or Twilio's `OptOutType=STOP`) is an
+    unsubscribe, never a reply; anything else is a reply."""
     sid = params.get("MessageSid") or params.get("SmsSid")
     sender = params.get("From")
     if not sid or not sender:
         raise Malformed("inbound SMS without MessageSid or From")
-    stop = is_stop(params.get("Body", ""))
+    # With Advanced Opt-Out, Twilio has matched the Messaging Service's own keywords already.
+    stop = params.get("OptOutType", "").upper() == "STOP" or is_stop(params.get("Body", ""))
     return TrackingEvent(
         provider="twilio",
         provider_event_id=sid[:100],
