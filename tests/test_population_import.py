@@ -233,3 +233,26 @@ def test_a_broken_csv_half_way_rolls_everything_back(sqlite_engine: Engine, tmp_
     with pytest.raises(InputFileError, match=r"line 12002: not a readable CSV"):
         import_population(sqlite_engine, source, tmp_path / "report.csv", today=TODAY)
     assert people(sqlite_engine) == {}
+
+
+def test_a_file_without_its_header_row_is_refused_without_quoting_the_first_person(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """The error is printed and may be logged: the first row's name and contact details stay out of it."""
+    source = write_extract(tmp_path / "extract.csv", [person_row("P1"), person_row("P2")])
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    source.write_text("".join(lines[1:]), encoding="utf-8")  # the header row was not exported
+    with pytest.raises(InputFileError) as raised:
+        import_population(sqlite_engine, source, tmp_path / "report.csv", today=TODAY)
+    message = str(raised.value)
+    assert "are not column names (not quoted: if that line is a person, the header row is missing)" in message
+    for value in ("Moreau", "moreau", "Élodie", "élodie", "orange.example.net", "06 12 34 56 78", "Église"):
+        assert value not in message
+    assert people(sqlite_engine) == {}
+
+
+def test_a_header_with_a_misnamed_column_still_names_it(sqlite_engine: Engine, tmp_path: Path) -> None:
+    columns = tuple("courriel" if c == "email" else c for c in CSV_COLUMNS)
+    source = write_extract(tmp_path / "extract.csv", [person_row("P1")], columns=columns)
+    with pytest.raises(InputFileError, match=r"missing column\(s\) email; unexpected column\(s\) courriel"):
+        import_population(sqlite_engine, source, tmp_path / "report.csv", today=TODAY)

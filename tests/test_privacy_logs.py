@@ -9,11 +9,9 @@ the people in its database.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from sqlalchemy import select
 from outreach.config import PROJECT_ROOT
 from outreach.db import make_engine
 from outreach.models import Person
+from tests.privacy_patterns import leaks
 
 DEMO = "\n".join(
     (
@@ -30,10 +29,6 @@ DEMO = "\n".join(
         "run_demo(2000, 4, date(2026, 11, 26), print)",
     )
 )
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w-])(?:\+33 ?[1-9]|0033 ?[1-9]|0[67])(?:[ .-]?\d{2}){4}(?![\w-])")
-FUND_ADDRESSES = re.compile(r"@carsat-centreouest\.fr$")
-"""The fund's own sender addresses may appear; nobody else's."""
 PREFECT_TABLES = {
     "log": "message",
     "artifact": "data || ' ' || coalesce(description, '')",
@@ -58,17 +53,6 @@ def _needles(database_url: str) -> set[str]:
         if mobile:
             needles.update({mobile, "0" + mobile.removeprefix("+33")})
     return needles
-
-
-def _leaks(texts: Iterable[tuple[str, str]], needles: set[str]) -> list[str]:
-    """Every personal datum found, as 'where: what'."""
-    found = []
-    for where, text in texts:
-        lowered = text.lower()
-        found += [f"{where}: {m}" for m in EMAIL.findall(text) if not FUND_ADDRESSES.search(m)]
-        found += [f"{where}: {m}" for m in PHONE.findall(text)]
-        found += [f"{where}: {needle}" for needle in needles if needle in lowered]
-    return found
 
 
 def _prefect_texts(home: Path) -> list[tuple[str, str]]:
@@ -115,7 +99,7 @@ def test_the_demo_logs_no_personal_data(demo: tuple[subprocess.CompletedProcess[
 
     assert "7. eleven days later" in result.stdout and "Beginning flow run" in result.stderr  # INFO logs ran
     assert any(where == "prefect log" for where, _ in texts) and len(needles) > 4000
-    assert _leaks(texts, needles) == []
+    assert leaks(texts, needles) == []
 
 
 def test_the_scan_would_see_a_leak(demo: tuple[subprocess.CompletedProcess[str], str, Path]) -> None:
@@ -125,4 +109,4 @@ def test_the_scan_would_see_a_leak(demo: tuple[subprocess.CompletedProcess[str],
     needles = _needles(url)
     some_email = next(n for n in needles if "@" in n)
     planted = [("planted", f"send failed for {some_email}"), ("planted", "rappel au 06 12 34 56 78")]
-    assert len(_leaks(planted, needles)) >= 3  # the address (pattern and person) and the number
+    assert len(leaks(planted, needles)) >= 3  # the address (pattern and person) and the number

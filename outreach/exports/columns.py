@@ -1,8 +1,9 @@
 """The closed list of columns an export can contain: nothing outside this list can ever leave.
 
 Each column names the `people` columns it reads, so the export query selects only what the profile
-asks for (a column the profile does not allow is never even read from the database), and how its
-value is derived, with pandas, one chunk at a time.
+asks for (a column the profile does not allow is never even read from the database), how its
+value is derived, with pandas, one chunk at a time, and its kind, which decides how the value is
+written so that it is read as data and never run as a formula (`outreach.exports.cells`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+
+from outreach.exports.cells import Kind
 
 AGE_BANDS = ((0, "moins de 35 ans"), (35, "35-44 ans"), (45, "45-54 ans"), (55, "55-59 ans"),
              (60, "60-64 ans"), (65, "65-74 ans"), (75, "75 ans et plus"))  # fmt: skip
@@ -33,13 +36,17 @@ Derive = Callable[[pd.DataFrame, ExportContext], pd.Series]
 
 @dataclass(frozen=True)
 class ExportColumn:
-    """One exportable column: its code (in profiles), its French header (in files) and its sources."""
+    """One exportable column: its code (in profiles), its French header (in files) and its sources.
+
+    `kind` is "text" unless the values are dates or integers we produce ourselves (see `cells`).
+    """
 
     code: str
     header: str
     sources: tuple[str, ...]
     derive: Derive
     description: str
+    kind: Kind = "text"
 
 
 def age_band(ages: pd.Series) -> pd.Series:
@@ -84,10 +91,6 @@ def _address(frame: pd.DataFrame, _context: ExportContext) -> pd.Series:
     return result
 
 
-def _french_date(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values).dt.strftime("%d/%m/%Y")
-
-
 def _column(name: str) -> Derive:
     return lambda frame, _context: frame[name]
 
@@ -104,9 +107,11 @@ COLUMNS: dict[str, ExportColumn] = {
         ExportColumn("first_name", "prenom", ("first_name",), _column("first_name"), "first name"),
         ExportColumn("last_name", "nom", ("last_name",), _column("last_name"), "last name"),
         ExportColumn("birth_date", "date_naissance", ("birth_date",),
-                     lambda frame, _c: _french_date(frame["birth_date"]), "birth date, dd/mm/yyyy"),
+                     lambda frame, _c: pd.to_datetime(frame["birth_date"]),
+                     "birth date: dd/mm/yyyy in CSV, a date cell in XLSX", kind="date"),
         ExportColumn("birth_year", "annee_naissance", ("birth_date",),
-                     lambda frame, _c: pd.to_datetime(frame["birth_date"]).dt.year, "year of birth only"),
+                     lambda frame, _c: pd.to_datetime(frame["birth_date"]).dt.year, "year of birth only",
+                     kind="integer"),
         ExportColumn("age_band", "tranche_age", ("birth_date",),
                      lambda frame, context: age_band(ages_on(frame["birth_date"], context.as_of)),
                      "age band on the as-of date"),
@@ -115,7 +120,8 @@ COLUMNS: dict[str, ExportColumn] = {
                      _address, "postal address lines before the postcode, joined with commas"),
         ExportColumn("postal_code", "code_postal", ("postal_code",), _column("postal_code"), "postcode"),
         ExportColumn("city", "commune", ("city",), _column("city"), "town"),
-        ExportColumn("phone", "telephone", ("mobile_phone",), _column("mobile_phone"), "mobile phone"),
+        ExportColumn("phone", "telephone", ("mobile_phone",), _column("mobile_phone"),
+                     "mobile phone, E.164 (+33612345678): text, never a number"),
         ExportColumn("email", "courriel", ("email",), _column("email"), "e-mail address"),
         ExportColumn("segment", "segments", (), _segments, "the profile's segments the person is in"),
         ExportColumn("journey", "parcours", (), _journeys, "the journeys of those segments"),

@@ -117,12 +117,12 @@ def export_partner_list(
     manifest_final = final.with_name(final.name + ".manifest.json")
     partial, manifest_partial = (p.with_name(f".{p.name}.partial") for p in (final, manifest_final))
     clear = partial.with_name(partial.name + ".clear")
-    header = [COLUMNS[code].header for code in profile.columns]
+    columns = [COLUMNS[code] for code in profile.columns]
     try:
         with engine.begin() as connection:
             written = clear if recipient is not None else partial
             rows = WRITERS[profile.format].write(
-                written, header, _chunks(connection, profile, as_of, context)
+                written, columns, _chunks(connection, profile, as_of, context)
             )
             if recipient is not None:
                 encrypt_file(clear, partial, recipient)

@@ -3,19 +3,23 @@
 Files are created with mode 0600 from the start (never readable by others, not even for a moment)
 under a temporary name, and only take their final name once complete, so a partner never receives a
 half-written list. CSV uses ';' and a UTF-8 byte-order mark: what French spreadsheet software expects
-to open accents correctly with a double click.
+to open accents correctly with a double click — which is also why every value goes through
+`outreach.exports.cells` first, so that nothing in a list can open as a formula.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import pandas as pd
 from openpyxl import Workbook
+
+from outreach.exports.cells import csv_values, xlsx_cell
+from outreach.exports.columns import ExportColumn
 
 PRIVATE = 0o600
 PRIVATE_FOLDER = 0o700
@@ -50,19 +54,28 @@ class TooManyRows(ValueError):
 
 
 class ChunkWriter(Protocol):
-    def write(self, path: Path, header: list[str], chunks: Iterable[pd.DataFrame]) -> int: ...
+    def write(self, path: Path, columns: Sequence[ExportColumn], chunks: Iterable[pd.DataFrame]) -> int:
+        """Write the header of `columns`, then each chunk (one frame column per export column, in order)."""
+        ...
 
 
 class CsvWriter:
     """';'-separated, UTF-8 with a byte-order mark, one chunk at a time."""
 
-    def write(self, path: Path, header: list[str], chunks: Iterable[pd.DataFrame]) -> int:
+    def write(self, path: Path, columns: Sequence[ExportColumn], chunks: Iterable[pd.DataFrame]) -> int:
         rows = 0
+        header = [column.header for column in columns]
         with open_private(path) as handle:
             handle.write(";".join(header).encode("utf-8-sig") + b"\r\n")
             for chunk in chunks:
+                cells = pd.DataFrame(
+                    {
+                        column.code: csv_values(chunk.iloc[:, index], column.kind)
+                        for index, column in enumerate(columns)
+                    }
+                )
                 handle.write(
-                    chunk.to_csv(sep=";", index=False, header=False, lineterminator="\r\n").encode("utf-8")
+                    cells.to_csv(sep=";", index=False, header=False, lineterminator="\r\n").encode("utf-8")
                 )
                 rows += len(chunk)
         return rows
@@ -71,10 +84,11 @@ class CsvWriter:
 class XlsxWriter:
     """One worksheet in openpyxl's write-only mode (rows go to the file, not to memory)."""
 
-    def write(self, path: Path, header: list[str], chunks: Iterable[pd.DataFrame]) -> int:
+    def write(self, path: Path, columns: Sequence[ExportColumn], chunks: Iterable[pd.DataFrame]) -> int:
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("liste")
-        sheet.append(header)
+        sheet.append([xlsx_cell(sheet, column.header, "text") for column in columns])
+        kinds = [column.kind for column in columns]
         rows = 0
         for chunk in chunks:
             rows += len(chunk)
@@ -82,8 +96,8 @@ class XlsxWriter:
                 raise TooManyRows(
                     f"{rows} rows do not fit in a spreadsheet ({XLSX_MAX_ROWS} at most): use format: csv"
                 )
-            for row in chunk.astype(object).where(chunk.notna(), None).itertuples(index=False):
-                sheet.append(list(row))
+            for row in chunk.itertuples(index=False):
+                sheet.append([xlsx_cell(sheet, value, kind) for value, kind in zip(row, kinds, strict=True)])
         with open_private(path) as handle:
             workbook.save(handle)
         return rows

@@ -4,7 +4,8 @@ The file is checked as a whole before anything is trusted (UTF-8, a CSV, exactly
 columns); then rows stream through validation into bulk upserts, all inside ONE transaction, so a
 file-level problem found half-way leaves the database exactly as it was. Rejected rows and warnings go
 to a report file (line, person_id, field, reason) — never the values themselves, so the report can be
-shared with whoever fixes the extract without spreading contact details.
+shared with whoever fixes the extract without spreading contact details; the audit entry counts them
+by reason, which holds no value either.
 """
 
 from __future__ import annotations
@@ -95,16 +96,28 @@ def _delimiter(header_line: str) -> str:
 
 
 def _check_header(path: Path, header: list[str]) -> list[str]:
+    """The header's column names; raises naming what is wrong, but never quotes a row of data.
+
+    Fields that are not column names are quoted only when the line is clearly a header (it holds at
+    least half of the columns): otherwise the file's header row is probably missing, its first line is a
+    person, and their values must not be repeated in an error that is printed and may be logged.
+    """
     names = [name.strip().lower() for name in header]
     missing = [c for c in CSV_COLUMNS if c not in names]
     unknown = [n for n in names if n not in CSV_COLUMNS]
     duplicated = sorted({n for n in names if names.count(n) > 1})
+    quotable = len(CSV_COLUMNS) - len(missing) >= len(CSV_COLUMNS) / 2
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
-    if unknown:
+    if unknown and quotable:
         problems.append(f"unexpected column(s) {', '.join(unknown)}")
-    if duplicated:
+    elif unknown:
+        problems.append(
+            f"{len(unknown)} field(s) of the first line are not column names (not quoted: if that line is "
+            "a person, the header row is missing)"
+        )
+    if duplicated and quotable:
         problems.append(f"repeated column(s) {', '.join(duplicated)}")
     if problems:
         raise InputFileError(

@@ -5,6 +5,11 @@ The rule of the extract contract: a row without a usable identity (`person_id`, 
 not a French mobile, an incomplete address, an unknown flag) is left out with a warning and the
 person is kept, because losing a person costs more than losing one of their contact details.
 Opt-outs fail closed: an opt-out we cannot read becomes an opt-out of every channel.
+
+A finding names the field and the reason, never the value: a value in the wrong column is often
+someone's e-mail address, phone number or name, and findings end up in the import report and, counted
+by reason, in the audit log, which can never be edited. For the same reason a finding carries the
+row's person_id only when it has the shape of an identifier.
 """
 
 from __future__ import annotations
@@ -74,7 +79,8 @@ class _Row:
     def __init__(self, raw: dict[str, str], line: int) -> None:
         self.raw = raw
         self.line = line
-        self.person_id = raw.get("person_id", "")
+        person_id = raw.get("person_id", "")
+        self.person_id = person_id if PERSON_ID.match(person_id) else ""
         self.findings: list[Finding] = []
 
     def reject(self, field_name: str, reason: str) -> None:
@@ -200,12 +206,10 @@ def _civility_and_profile(row: _Row, person: dict[str, Any]) -> None:
             value = ""
         person[name] = value or None
 
-    flags = set()
-    for flag in _split(raw["fragility_flags"]):
-        if flag in FRAGILITY_FLAGS:
-            flags.add(flag)
-        else:
-            row.warn("fragility_flags", f"unknown fragility flag '{flag}', left out")
+    given = _split(raw["fragility_flags"])
+    flags = {flag for flag in given if flag in FRAGILITY_FLAGS}
+    if len(flags) < len(set(given)):
+        row.warn("fragility_flags", f"unknown fragility flag (known: {', '.join(FRAGILITY_FLAGS)}), left out")
     person["fragility_flags"] = ";".join(sorted(flags))
 
     survivor = BOOLEANS.get(raw["receives_survivor_pension"].lower())
@@ -264,11 +268,12 @@ def _contacts(row: _Row, person: dict[str, Any]) -> None:
 
 
 def _opt_outs(row: _Row) -> tuple[str, ...]:
-    channels: set[str] = set()
-    for channel in _split(row.raw["opt_out_channels"]):
-        if channel in OPT_OUT_CHANNELS:
-            channels.add(channel)
-        else:
-            row.warn("opt_out_channels", f"unknown opt-out channel '{channel}': opted out of every channel")
-            channels.add("all")
+    given = _split(row.raw["opt_out_channels"])
+    channels = {channel for channel in given if channel in OPT_OUT_CHANNELS}
+    if len(channels) < len(set(given)):
+        row.warn(
+            "opt_out_channels",
+            f"unknown opt-out channel (known: {', '.join(OPT_OUT_CHANNELS)}): opted out of every channel",
+        )
+        channels.add("all")
     return tuple(sorted(channels))
