@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -148,7 +149,10 @@ def workers(values: dict[str, str], count: int) -> tuple[float, list[str]]:
 
 
 def sent_by_worker(url: str) -> dict[str, int]:
-    """How many messages each worker sent (its `claimed_by`): both must have done a share."""
+    """How many messages each worker sent: both must have done a share.
+
+    `claimed_by` holds the lease of one send call, `<worker>.<pid>.<nonce>`; a worker is its pid.
+    """
     engine = make_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(
@@ -157,7 +161,10 @@ def sent_by_worker(url: str) -> dict[str, int]:
             .group_by(Message.claimed_by)
         ).all()
     engine.dispose()
-    return {str(worker): count for worker, count in rows}
+    workers: Counter[str] = Counter()
+    for lease, count in rows:
+        workers[str(lease).rsplit(".", 1)[0].rsplit(".", 1)[-1]] += count
+    return dict(workers)
 
 
 def check(emulator: EmulatorHandle, url: str) -> str:
