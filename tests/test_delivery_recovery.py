@@ -9,6 +9,8 @@ activity API do): the other must neither wait for it nor settle the same message
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -24,6 +26,7 @@ from outreach.campaigns.library import load_campaigns
 from outreach.campaigns.runner import CampaignRunner
 from outreach.channels.base import Channel, OutgoingMessage, Reconciliation, SendResult
 from outreach.clock import PARIS
+from outreach.delivery import leases
 from outreach.emulator.config import EmulatorConfig, Faults
 from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import CampaignRun, Message
@@ -174,3 +177,32 @@ def test_a_wave_left_in_doubt_stays_due_until_settled(
     assert report.waiting() == Counter()
     assert _wave_status(engine) == "done"
     assert not [w for w in due_work(engine, library, two_days_later) if w.step == STEP]
+
+
+HOLDER = """
+import sys, time
+from outreach.db import make_engine
+from outreach.delivery import leases
+with leases.hold(make_engine(sys.argv[1]), "holder") as lease:
+    print(lease.id, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_lease_is_held_while_its_process_lives_and_gone_the_moment_it_is_killed(engine: Engine) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, _url(engine)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        lease_id = holder.stdout.readline().strip()
+        with engine.connect() as connection:
+            assert leases.held(connection, [lease_id, "gone.1.000000000000"]) == {lease_id}
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    deadline = time.monotonic() + 10  # PostgreSQL ends the session as soon as it sees the socket close
+    while True:
+        with engine.connect() as connection:
+            if not leases.held(connection, [lease_id]):
+                break
+        assert time.monotonic() < deadline, "the killed worker's lease is still held"
+        time.sleep(0.05)
