@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 from outreach.channels.base import OutgoingMessage
 from outreach.channels.outbox import KEY_HEADER, OutboxChannel
@@ -55,3 +58,41 @@ def test_sms_are_logged_once_per_key(tmp_path: Path) -> None:
     lines = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [{"message_key": "s1", "to": sms.to, "body": sms.body}]
     assert set(again.reconcile(["s1", "s2"]).found) == {"s1"}
+
+
+def _send_all_sms(folder: str, start: Any, count: int) -> None:
+    """One worker process: wait for the other, then send the same SMS keys in small batches."""
+    channel = OutboxChannel(folder, "sms")
+    start.wait()
+    batch = [
+        OutgoingMessage(f"run7/step1/p{i:04d}", f"P{i:04d}", "sms", f"+3361200{i:04d}", "CARSAT : à bientôt.")
+        for i in range(count)
+    ]
+    for offset in range(0, count, 5):
+        channel.send(batch[offset : offset + 5])
+
+
+def test_two_processes_sending_the_same_sms_log_each_key_once(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    count = 400
+    workers = [context.Process(target=_send_all_sms, args=(str(tmp_path), start, count)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    lines = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    keys = Counter(json.loads(line)["message_key"] for line in lines)
+    assert len(keys) == count
+    assert max(keys.values()) == 1
+    # and a channel of a third process sees every key the others wrote
+    assert len(OutboxChannel(tmp_path, "sms").reconcile(list(keys)).found) == count
+
+
+def test_reconcile_sees_sms_another_process_wrote_after_it_first_looked(tmp_path: Path) -> None:
+    sms = OutgoingMessage("s9", "P9", "sms", "+33612345679", "CARSAT : votre dossier est complet.")
+    reader = OutboxChannel(tmp_path, "sms")
+    assert reader.reconcile(["s9"]).found == {}
+    OutboxChannel(tmp_path, "sms").send([sms])  # another worker, same folder
+    assert reader.reconcile(["s9"]).found == {"s9": "sms.jsonl:s9"}

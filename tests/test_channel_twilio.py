@@ -192,6 +192,61 @@ def test_a_timeout_after_acceptance_is_ambiguous_and_reconcile_finds_it(emulator
     assert all(sid.startswith("SM") for sid in found.values())
 
 
+def test_reconcile_finds_by_number_and_body_not_by_an_echoed_callback(emulator: EmulatorHandle) -> None:
+    """Real Twilio does not return StatusCallback: the messages are recognised by number and body."""
+    emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=5))
+    batch = [sms(i) for i in range(3)]
+    sender = channel(emulator, timeout=1.5)
+    assert {r.outcome for r in sender.send(batch)} == {"ambiguous"}
+    emulator.configure(twilio_faults=Faults())
+    others = [sms(50, to=batch[0].to), sms(51, body=batch[1].body)]  # same number / same text, not ours
+    channel(emulator).send(others)
+
+    answer = sender.reconcile([m.message_key for m in batch])
+    sender.close()
+    stored = {m["sid"]: m for m in emulator.messages()["twilio"]}
+    assert answer.complete and set(answer.found) == {m.message_key for m in batch}
+    for message in batch:
+        resource = stored[answer.found[message.message_key]]
+        assert (resource["to"], resource["body"]) == (message.to, message.body)
+
+
+def test_an_sms_that_never_reached_twilio_is_not_found_for_sure(emulator: EmulatorHandle) -> None:
+    emulator.configure(twilio_faults=Faults(rate_503=1.0, retry_after=0.01))
+    sender = channel(emulator, retry=RetryPolicy(attempts=2, base_delay=0.01))
+    (result,) = sender.send([sms(7)])
+    assert result.outcome == "retry"
+    emulator.configure(twilio_faults=Faults())
+    channel(emulator).send([sms(8, body=sms(7).body)])  # the same text to someone else
+    answer = sender.reconcile([sms(7).message_key])
+    sender.close()
+    assert (answer.found, answer.complete) == ({}, True)
+
+
+def test_a_key_this_channel_never_sent_cannot_be_told(emulator: EmulatorHandle) -> None:
+    """A crash in another process: without its number and body, "not found" would prove nothing."""
+    channel(emulator).send([sms(3)])
+    stranger = channel(emulator)
+    answer = stranger.reconcile([sms(3).message_key, sms(4).message_key])
+    stranger.close()
+    assert answer.complete is False and answer.found == {}
+
+
+def test_two_identical_sms_to_one_number_are_matched_by_count(emulator: EmulatorHandle) -> None:
+    body, to = "CARSAT : votre RDV du 12/03 à 10h est confirmé. STOP 36180", "+33612340001"
+    twins = [sms(1, body=body, to=to), sms(2, body=body, to=to)]
+    emulator.configure(twilio_faults=Faults(accept_then_timeout=1.0, hold_seconds=5))
+    sender = channel(emulator, timeout=1.5)
+    assert sender.send(twins[:1])[0].outcome == "ambiguous"  # this one reached Twilio...
+    emulator.configure(twilio_faults=Faults(rate_503=1.0, retry_after=0.01))
+    assert sender.send(twins[1:])[0].outcome == "retry"  # ...this one did not
+    emulator.configure(twilio_faults=Faults())
+    answer = sender.reconcile([m.message_key for m in twins])
+    sender.close()
+    (sid,) = [m["sid"] for m in emulator.messages()["twilio"]]
+    assert answer.complete and list(answer.found.values()) == [sid]  # one listed message, one key
+
+
 def test_an_unreachable_provider_is_a_transient_fault() -> None:
     sender = TwilioChannel(
         "AC" + "0" * 32,

@@ -225,6 +225,24 @@ def test_twilio_create_list_and_errors_through_the_sdk(emulator: EmulatorHandle)
     assert (raised.value.status, raised.value.code) == (401, 20003)
 
 
+def test_twilios_public_message_resource_does_not_echo_the_status_callback(emulator: EmulatorHandle) -> None:
+    """Real Twilio keeps StatusCallback to itself: reconciliation must not rely on reading it back."""
+    client = twilio(emulator)
+    callback = "https://suivi.carsat-centreouest.fr/webhooks/twilio/status?m=m12"
+    created = client.messages.create(
+        to="+33611112222", from_="CARSAT", body="Votre RDV est confirmé.", status_callback=callback
+    )
+    base = f"{emulator.twilio_base}/2010-04-01/Accounts/{emulator.account_sid}"
+    auth = (emulator.account_sid, emulator.auth_token)
+    listed = httpx.get(f"{base}/Messages.json", auth=auth).json()["messages"]
+    fetched = httpx.get(f"{base}/Messages/{created.sid}.json", auth=auth).json()
+    assert [m["sid"] for m in listed] == [created.sid] == [fetched["sid"]]
+    assert "status_callback" not in listed[0] and "status_callback" not in fetched
+    # the emulator's own inspection endpoint still tells tests what it received
+    (received,) = emulator.messages()["twilio"]
+    assert received["status_callback"] == callback
+
+
 def test_status_callbacks_are_signed_as_twilio_does(emulator: EmulatorHandle, receiver: Receiver) -> None:
     emulator.configure(sms_events=SmsEventRates(undelivered=0.5, failed=0.0))
     client = twilio(emulator)

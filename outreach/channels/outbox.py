@@ -2,11 +2,13 @@
 
 E-mails are .eml files (multipart/alternative, UTF-8) named after the message key, with the key in
 an `X-Outreach-Message-Key` header; SMS are lines of a JSONL log. Writing the same key twice leaves
-one file or one line: a rerun of a campaign into the same folder sends nothing twice.
+one file or one line, across threads and processes: a rerun of a campaign into the same folder, or
+two workers sharing it, send nothing twice.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import default as email_policy
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
 
@@ -42,7 +44,8 @@ class OutboxChannel:
         self._folder.mkdir(parents=True, exist_ok=True)
         self._sender = sender
         self._lock = threading.Lock()
-        self._sms_keys: set[str] | None = None
+        self._sms_keys: set[str] = set()
+        self._read_up_to = 0  # how far into the SMS log `_sms_keys` has read
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Write every message of `batch` that is not already in the folder."""
@@ -83,23 +86,36 @@ class OutboxChannel:
         return SendResult(message.message_key, "sent", provider_id=name)
 
     def _append_sms(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
-        with self._lock:
-            known = self._known_sms_keys()
+        """Read-check-append under an exclusive lock on the log: workers in other processes sharing
+        the folder write each key once too (the thread lock orders this process's own threads)."""
+        with self._lock, (self._folder / SMS_LOG).open("a+", encoding="utf-8") as log:
+            fcntl.flock(log, fcntl.LOCK_EX)  # released when the file closes
+            known = self._read_new_keys(log)
             lines = []
             for message in batch:
                 if message.message_key not in known:
                     known.add(message.message_key)
                     record = {"message_key": message.message_key, "to": message.to, "body": message.body}
                     lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-            with (self._folder / SMS_LOG).open("a", encoding="utf-8") as log:
-                log.writelines(lines)
+            log.writelines(lines)
+            log.flush()
+            self._read_up_to = log.tell()
         return [SendResult(m.message_key, "sent", provider_id=f"{SMS_LOG}:{m.message_key}") for m in batch]
 
     def _known_sms_keys(self) -> set[str]:
-        if self._sms_keys is None:
-            path = self._folder / SMS_LOG
-            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-            self._sms_keys = {json.loads(line)["message_key"] for line in lines if line.strip()}
+        """Every key in the log, including what other processes appended since the last look."""
+        with self._lock, (self._folder / SMS_LOG).open("a+", encoding="utf-8") as log:
+            fcntl.flock(log, fcntl.LOCK_SH)
+            return set(self._read_new_keys(log))
+
+    def _read_new_keys(self, log: TextIO) -> set[str]:
+        """The known keys, after reading the lines appended since this channel last read (the log only
+        grows, and whole lines are written under the exclusive lock)."""
+        log.seek(self._read_up_to)
+        for line in log:
+            if line.strip():
+                self._sms_keys.add(json.loads(line)["message_key"])
+        self._read_up_to = log.tell()
         return self._sms_keys
 
 

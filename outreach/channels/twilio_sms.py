@@ -8,21 +8,29 @@ costs 1.6-2.1 ms of CPU per call here (requests, plus eight threads taking turns
 same calls from one event loop cost 0.5-0.6 ms (bench/results/channels.txt).
 
 Each message's status callback URL carries its key, so the delivery statuses come back to the
-right message and `reconcile` can recognise a message Twilio holds (the emulator returns the
-callback URL in the resource).
+right message. Twilio never returns that URL, nor anything else of ours, in the Message resource: what
+`reconcile` can recognise is the destination number and the exact body. So the channel remembers, for
+each key it hands to Twilio, the number, a digest of the body and when (`_Handed`), and asks Twilio
+for the messages to that number. A key it never handed over (sent by a process that is gone) cannot
+be told apart from another message with the same text: the answer is then incomplete, never "not
+found", so the message stays in doubt rather than be sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
@@ -38,6 +46,22 @@ from outreach.channels.retry_async import with_retries_async
 from outreach.channels.twilio_transport import TWILIO_API, TwilioTransport, classify_transport
 
 MAX_BATCH = 1000
+CLOCK_SKEW_SECONDS = 300.0
+"""How far Twilio's clock may be behind ours: a listed message created earlier than this before we
+handed a key over is an older message with the same text, never that key's."""
+
+
+@dataclass(frozen=True)
+class _Handed:
+    """What identifies, among the messages Twilio lists for a number, the one a key became."""
+
+    to: str
+    body_digest: str
+    at: float  # epoch seconds, taken before the request left
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 class TokenBucket:
@@ -133,6 +157,9 @@ class TwilioChannel:
         self._concurrency = concurrency
         self._rng = random.Random()
         self._loop = LoopThread("twilio")
+        self._handed: dict[str, _Handed] = {}  # key -> its last hand-over to Twilio, in this process
+        self._sid_of: dict[str, str] = {}  # key -> the sid Twilio answered or reconcile attributed
+        self._memory_lock = threading.Lock()  # sends and reconciles may run on several threads
         # An unclosed channel (the factory's live for the process) still closes its connections.
         self._finalizer = weakref.finalize(self, _shut_down, self._loop, self._transport)
 
@@ -149,13 +176,54 @@ class TwilioChannel:
         self._finalizer()
 
     def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
-        """Which keys Twilio holds, found by their status callback URL in the Messages list."""
+        """Which keys Twilio holds, recognised by number and body among the messages listed for that
+        number; a key this channel never handed over makes the answer incomplete (see the module)."""
         if not message_keys:
             return Reconciliation()
-        if self._status_callback is None:  # our key never reached Twilio: we cannot tell
-            return Reconciliation(complete=False)
-        wanted = {_callback_url(self._status_callback, key): key for key in message_keys}
-        return Reconciliation(found=self._loop.run(self._find(wanted)))
+        with self._memory_lock:
+            handed = {key: self._handed[key] for key in message_keys if key in self._handed}
+            known = {key: self._sid_of[key] for key in handed if key in self._sid_of}
+        listed = self._loop.run(self._list_to(sorted({h.to for k, h in handed.items() if k not in known})))
+        found, told = self._match({k: h for k, h in handed.items() if k not in known}, listed)
+        with self._memory_lock:
+            self._sid_of.update(found)
+        complete = told and len(handed) == len(message_keys)
+        return Reconciliation(found={**known, **found}, complete=complete)
+
+    def _match(
+        self, wanted: dict[str, _Handed], listed: dict[str, list[dict[str, Any]]]
+    ) -> tuple[dict[str, str], bool]:
+        """Pair wanted keys with listed messages of the same number and body, one message per key.
+
+        Several keys with the same number and body are matched by count (which of identical texts
+        arrived does not matter to the person). Messages already attributed to another key, or
+        created before the first key of the group was handed over, are not candidates. When keys of
+        this process outside `wanted` are still in doubt with the same number and body, fewer
+        messages than keys cannot be attributed: the answer is then not told (False)."""
+        with self._memory_lock:
+            taken = {sid for key, sid in self._sid_of.items() if key not in wanted}
+            pending = [k for k, h in self._handed.items() if k not in wanted and k not in self._sid_of]
+            others = Counter((self._handed[k].to, self._handed[k].body_digest) for k in pending)
+        groups: dict[tuple[str, str], list[str]] = {}
+        for key in sorted(wanted, key=lambda k: wanted[k].at):
+            groups.setdefault((wanted[key].to, wanted[key].body_digest), []).append(key)
+        found: dict[str, str] = {}
+        told = True
+        for (to, body_digest), keys in groups.items():
+            since = wanted[keys[0]].at - CLOCK_SKEW_SECONDS
+            candidates = [
+                resource["sid"]
+                for resource in reversed(listed.get(to, []))  # oldest first
+                if resource["sid"] not in taken
+                and _digest(resource.get("body") or "") == body_digest
+                and _created(resource) >= since
+            ]
+            rivals = others[(to, body_digest)]
+            if rivals and candidates and len(candidates) < len(keys) + rivals:
+                told = False  # cannot say which of the in-doubt keys these messages are
+                continue
+            found.update(zip(keys, candidates, strict=False))
+        return found, told
 
     async def _send_all(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         """`concurrency` workers take the next message in turn; a bug in one stops them all."""
@@ -176,6 +244,11 @@ class TwilioChannel:
         if self._status_callback is not None:
             options["status_callback"] = _callback_url(self._status_callback, message.message_key)
 
+        handed = _Handed(message.to, _digest(message.body), time.time())
+        with self._memory_lock:
+            self._handed[message.message_key] = handed
+            self._sid_of.pop(message.message_key, None)  # a new hand-over: any earlier sid is history
+
         async def call() -> Any:
             wait = self._bucket.reserve()
             if wait:
@@ -190,21 +263,25 @@ class TwilioChannel:
             resource = await with_retries_async(call, self._retry, _classify, self._rng)
         except ProviderFault as error:
             return SendResult(message.message_key, error.fault.outcome, reason=error.fault.reason)
+        with self._memory_lock:
+            self._sid_of[message.message_key] = resource.sid
         segments = int(resource.num_segments) if resource.num_segments else None
         return SendResult(message.message_key, "sent", provider_id=resource.sid, segments=segments)
 
-    async def _find(self, wanted: dict[str, str]) -> dict[str, str]:
-        """Page through the Messages list until every wanted callback URL is found or pages run out."""
-        found: dict[str, str] = {}
-        uri: str | None = f"/2010-04-01/Accounts/{self._account_sid}/Messages.json?PageSize=1000"
-        while uri and len(found) < len(wanted):
-            page = await self._get(TWILIO_API + uri)
-            for resource in page["messages"]:
-                key = wanted.get(resource.get("status_callback"))
-                if key is not None:
-                    found.setdefault(key, resource["sid"])
-            uri = page.get("next_page_uri")
-        return found
+    async def _list_to(self, numbers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every message Twilio lists for each number (newest first), paged 1,000 at a time. Not
+        narrowed by DateSent: a message still queued at Twilio has none yet, and must be seen."""
+        listed: dict[str, list[dict[str, Any]]] = {}
+        for number in numbers:
+            query = urlencode({"To": number, "PageSize": 1000})
+            uri: str | None = f"/2010-04-01/Accounts/{self._account_sid}/Messages.json?{query}"
+            resources: list[dict[str, Any]] = []
+            while uri:
+                page = await self._get(TWILIO_API + uri)
+                resources += page["messages"]
+                uri = page.get("next_page_uri")
+            listed[number] = resources
+        return listed
 
     async def _get(self, url: str) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
@@ -219,6 +296,11 @@ class TwilioChannel:
 def _callback_url(template: str, message_key: str) -> str:
     """The status callback URL of one message: its key, URL-quoted, in the configured template."""
     return template.format(message_key=quote(message_key, safe=""))
+
+
+def _created(resource: dict[str, Any]) -> float:
+    """When Twilio created a listed message (RFC 2822 date), in epoch seconds."""
+    return parsedate_to_datetime(resource["date_created"]).timestamp()
 
 
 def _classify(exc: BaseException) -> Fault | None:

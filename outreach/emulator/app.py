@@ -7,6 +7,7 @@ Routes
     GET  /2010-04-01/Accounts/{sid}/Messages.json           Twilio list messages (paged)
     GET  /2010-04-01/Accounts/{sid}/Messages/{msid}.json    Twilio fetch message
     GET  /_emulator/messages | /_emulator/events | /_emulator/stats | /_emulator/config
+    (`/_emulator/messages` shows SMS as received, with the status_callback the public API hides)
     GET  /_emulator/public_key                              the event webhook verification key
     POST /_emulator/reset | /_emulator/config               forget everything / change behaviour
 
@@ -219,7 +220,7 @@ async def _create_sms(emulator: Emulator, request: Request) -> Response:
         emulator.engine.sms_accepted(resource)
     if fault == "accept_then_timeout":
         return await faults.hold(config.twilio_faults)
-    return JSONResponse(resource, status_code=201)
+    return JSONResponse(twilio_api.public(resource), status_code=201)
 
 
 async def _list_sms(emulator: Emulator, request: Request) -> Response:
@@ -236,7 +237,7 @@ async def _fetch_sms(emulator: Emulator, request: Request) -> Response:
     resource = emulator.store.sms.get(request.path_params["message_sid"])
     if resource is None:
         return _twilio_error(twilio_api.TwilioError(404, 20404, "The requested resource was not found"))
-    return JSONResponse(resource)
+    return JSONResponse(twilio_api.public(resource))
 
 
 async def _messages(emulator: Emulator, _: Request) -> Response:

@@ -1,8 +1,9 @@
 """Twilio's Messages resource as the emulator understands it: validation, resource JSON, paging.
 
-Field names, error codes and messages follow Twilio's API. One emulator-only extension: each
-resource carries the `status_callback` it was created with, so reconciliation can find a message by
-the key in that URL (real Twilio does not return it; there, match on `to` and the date window).
+Field names, error codes and messages follow Twilio's API. The stored resource also keeps the
+`status_callback` it was created with (the event engine posts there, and `/_emulator/messages` shows
+it to tests), but like real Twilio the public API never returns it (`public`): a client must find its
+messages by `To` and body.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ def new_resource(account_sid: str, form: dict[str, str], now: float) -> dict[str
     }
 
 
+def public(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource as Twilio's API answers it: without the StatusCallback it was created with."""
+    return {name: value for name, value in resource.items() if name != "status_callback"}
+
+
 def page(
     account_sid: str,
     sids_newest_first: list[str],
@@ -119,7 +125,7 @@ def page(
         return f"{base}?{urlencode(params)}"
 
     return {
-        "messages": chosen,
+        "messages": [public(resource) for resource in chosen],
         "start": start,
         "end": start + max(len(chosen) - 1, 0),
         "page": number,
