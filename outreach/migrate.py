@@ -6,13 +6,15 @@ can create or upgrade a database without the source tree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from outreach.errors import DatabaseError
@@ -26,11 +28,39 @@ def _config() -> Config:
     return config
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for migrations; on SQLite, with foreign keys off meanwhile.
+
+    SQLite alters a table by rebuilding it (alembic's batch mode: copy, drop, rename), and with
+    foreign keys on, dropping the old copy deletes every row that references it (ON DELETE CASCADE):
+    rebuilding `messages` would empty the event tables. SQLite's own procedure for this is followed:
+    foreign keys off (only possible outside a transaction), migrate, check every reference still
+    holds before committing, foreign keys on again.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise DatabaseError(
+                        f"a migration left {len(broken)} broken reference(s); nothing changed"
+                    )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Create or migrate the database to `revision`; returns the revision it is now at."""
     config = _config()
     try:
-        with engine.begin() as connection:
+        with _migrating(engine) as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as exc:
@@ -44,7 +74,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database back to `revision` ("base" removes every table the tool created)."""
     config = _config()
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 

@@ -274,6 +274,9 @@ class Message(Base):
         Index("ix_messages_run_step_id", "run_id", "step", "id"),
         Index("ix_messages_person_sent_at", "person_id", "sent_at"),
         Index("ix_messages_provider_id", "provider_id"),
+        # Signed links carry the message id: on SQLite, AUTOINCREMENT so that the id of a deleted
+        # (erased, purged) message is never given to another person's (PostgreSQL never reuses one).
+        {"sqlite_autoincrement": True},
     )
 
 

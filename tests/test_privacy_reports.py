@@ -10,10 +10,12 @@ database keeps forever) and everything the commands printed.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, select
 from outreach.config import PROJECT_ROOT
 from outreach.models import AuditEntry
 from outreach.population.columns import CSV_COLUMNS
+from tests.people import load, person
 from tests.population_files import person_row, write_extract
 from tests.privacy_patterns import leaks
 
@@ -53,7 +56,9 @@ def _hostile_extract(path: Path) -> Path:
     return path
 
 
-def _outreach(engine: Engine, var: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _outreach(
+    engine: Engine, var: Path, *args: str, exit_codes: tuple[int, ...] = (0, 5)
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "OUTREACH_HOME": str(PROJECT_ROOT),
@@ -64,7 +69,7 @@ def _outreach(engine: Engine, var: Path, *args: str) -> subprocess.CompletedProc
     result = subprocess.run(
         [sys.executable, "-m", "outreach", *args], capture_output=True, text=True, env=env, check=False
     )
-    assert result.returncode in (0, 5), result.stderr  # 5: imported, some rows rejected
+    assert result.returncode in exit_codes, result.stderr  # 5: imported, some rows rejected
     return result
 
 
@@ -110,3 +115,51 @@ def test_import_reports_export_manifests_and_the_audit_trail_hold_no_personal_da
     # the scan sees personal data where it is meant to be: in the partner's list
     [partner_list] = lists
     assert len(leaks([("list", partner_list.read_text(encoding="utf-8-sig"))], NEEDLES)) >= 3
+
+
+OUTCOME_COLUMNS = ("person_id", "outcome", "occurred_on", "source")
+OUTCOME_HOSTILE = (*HOSTILE, LAST)
+"""A surname alone has an identifier's characters: it must not pass for one in the report."""
+
+
+def _hostile_outcomes(path: Path) -> Path:
+    """A good outcome, then each hostile value in each column, then a line with too few fields."""
+    good = {
+        "person_id": "P00000",
+        "outcome": "appointment_booked",
+        "occurred_on": "2026-11-20",
+        "source": "rdv",
+    }
+    rows = [{**good, column: value} for column in OUTCOME_COLUMNS for value in OUTCOME_HOSTILE]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(OUTCOME_COLUMNS)
+        writer.writerows([list(good.values()), *(list(row.values()) for row in rows)])
+        writer.writerow((EMAIL, "06 12 34 56 78"))
+    return path
+
+
+def test_an_outcomes_import_reports_and_audits_no_personal_data(engine: Engine, tmp_path: Path) -> None:
+    load(engine, [person(0, date(1964, 5, 2))])
+    var = tmp_path / "var"
+    source = _hostile_outcomes(tmp_path / "resultats-novembre.csv")
+    headerless = tmp_path / "resultats-sans-entete.csv"
+    headerless.write_text(f"{EMAIL},claim_filed,2026-11-20\n{FIRST} {LAST},claim_filed,2026-11-20\n")
+    printed = [
+        _outreach(engine, var, "outcomes", "import", str(source), "--json"),
+        _outreach(engine, var, "outcomes", "import", str(headerless), exit_codes=(3,)),
+    ]
+
+    summary = json.loads(printed[0].stdout.splitlines()[-1])
+    # a hostile source is no reason to refuse a row (the good one's duplicate); anywhere else it is
+    expected = (1, len(OUTCOME_HOSTILE), 3 * len(OUTCOME_HOSTILE) + 1)
+    assert (summary["imported"], summary["already_known"], summary["rejected"]) == expected
+    [report] = (var / "imports").glob("*.outcomes-report.csv")
+    assert len(report.read_text(encoding="utf-8").splitlines()) == 1 + summary["rejected"]
+    assert "header row is missing" in printed[1].stderr
+    texts = [
+        (report.name, report.read_text(encoding="utf-8")),
+        *_audit_texts(engine),
+        *((f"output of {' '.join(r.args[3:6])}", r.stdout + r.stderr) for r in printed),
+    ]
+    assert leaks(texts, NEEDLES) == []

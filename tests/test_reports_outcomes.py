@@ -87,7 +87,10 @@ def test_importing_the_same_file_twice_counts_nothing_twice(people: Engine, tmp_
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"nom;prenom\nMartin;Anne\n", "the header must name the columns person_id, outcome, occurred_on"),
+        (b"nom;prenom\nMartin;Anne\n", "must name exactly these columns: person_id, outcome, occurred_on"),
+        (b"person_id;outcome;date\nP00000;claim_filed;2026-11-03\n", "unexpected column.s. date"),
+        # no header: the first line is data, counted but never quoted (it may be an e-mail address)
+        (b"P00000,claim_filed,2026-11-03\n", r"3 field.s. of the first line are not column names \(not"),
         (b"person_id;outcome;occurred_on\nP00000;appointment_booked;2026-11-03\xe9\n", "not UTF-8 text"),
         (b"", "the file is empty"),
     ],

@@ -95,18 +95,22 @@ def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
+def check_header(
+    path: Path, header: list[str], columns: tuple[str, ...] = CSV_COLUMNS, optional: tuple[str, ...] = ()
+) -> list[str]:
     """The header's column names; raises naming what is wrong, but never quotes a row of data.
 
+    Every CSV the fund sends us is checked this way (the population extract, the outcomes file).
     Fields that are not column names are quoted only when the line is clearly a header (it holds at
-    least half of the columns): otherwise the file's header row is probably missing, its first line is a
-    person, and their values must not be repeated in an error that is printed and may be logged.
+    least half of the required columns): otherwise the file's header row is probably missing, its first
+    line is a person, and their values must not be repeated in an error that is printed and may be
+    logged.
     """
     names = [name.strip().lower() for name in header]
-    missing = [c for c in CSV_COLUMNS if c not in names]
-    unknown = [n for n in names if n not in CSV_COLUMNS]
+    missing = [c for c in columns if c not in names]
+    unknown = [n for n in names if n not in columns and n not in optional]
     duplicated = sorted({n for n in names if names.count(n) > 1})
-    quotable = len(CSV_COLUMNS) - len(missing) >= len(CSV_COLUMNS) / 2
+    quotable = len(columns) - len(missing) >= len(columns) / 2
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
@@ -120,22 +124,27 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     if duplicated and quotable:
         problems.append(f"repeated column(s) {', '.join(duplicated)}")
     if problems:
+        expected = ", ".join(columns) + (f" (and optionally {', '.join(optional)})" if optional else "")
         raise InputFileError(
-            f"{path}: {'; '.join(problems)}. The header must name exactly these columns: "
-            f"{', '.join(CSV_COLUMNS)}"
+            f"{path}: {'; '.join(problems)}. The header must name exactly these columns: {expected}"
         )
     return names
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | None, int]]:
-    """Yield (line, row, field_count) for each record; row is None when the field count is wrong."""
+def read_rows(
+    path: Path, columns: tuple[str, ...] = CSV_COLUMNS, optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str] | None, int]]:
+    """Yield (line, row, field_count) for each record; row is None when the field count is wrong.
+
+    `columns` must all be in the header, `optional` ones may be (see `check_header`).
+    """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
         if not first.strip():
-            raise InputFileError(f"{path}: the file is empty; expected a header row then one row per person")
+            raise InputFileError(f"{path}: the file is empty; expected a header row then one row per record")
         delimiter = _delimiter(first)
         header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
-        names = _check_header(path, header)
+        names = check_header(path, header, columns, optional)
         reader = csv.reader(handle, delimiter=delimiter)
         line = 1
         try:

@@ -32,6 +32,7 @@ from outreach.vocabulary import (
 )
 
 PERSON_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+PERSON_ID_RULE = "person_id must be 1-32 letters, digits, '.', '_' or '-'"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 .\-()]+$")
 FRENCH_POSTCODE = re.compile(r"^\d{5}$")
@@ -79,8 +80,7 @@ class _Row:
     def __init__(self, raw: dict[str, str], line: int) -> None:
         self.raw = raw
         self.line = line
-        person_id = raw.get("person_id", "")
-        self.person_id = person_id if PERSON_ID.match(person_id) else ""
+        self.person_id = reportable_person_id(raw.get("person_id", ""))
         self.findings: list[Finding] = []
 
     def reject(self, field_name: str, reason: str) -> None:
@@ -92,6 +92,29 @@ class _Row:
     @property
     def rejected(self) -> bool:
         return any(f.rejected for f in self.findings)
+
+
+def reportable_person_id(value: str) -> str:
+    """`value` if it has the shape of an identifier, else "": what a finding may say of whose row it is.
+
+    Shared by every import report (population, outcomes): a person_id column that holds an e-mail
+    address, a phone number or a name must not be copied into a report or an audit entry. The fund's
+    identifiers hold digits, a surname ("Dupuis-Lambert") holds none; a phone number ("0033698765432")
+    has an identifier's characters, so it is recognised as what it is.
+    """
+    if not PERSON_ID.match(value) or not any(c.isdigit() for c in value) or _is_phone_number(value):
+        return ""
+    return value
+
+
+def _is_phone_number(value: str) -> bool:
+    """Whether `value` reads as a valid phone number, French or international (any type)."""
+    if not PHONE_CHARACTERS.match(value):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, "FR"))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def parse_date(value: str) -> date | None:
@@ -153,7 +176,7 @@ def _identity(row: _Row, person: dict[str, Any], today: date) -> None:
     if not raw["person_id"]:
         row.reject("person_id", "missing person_id")
     elif not PERSON_ID.match(raw["person_id"]):
-        row.reject("person_id", "person_id must be 1-32 letters, digits, '.', '_' or '-'")
+        row.reject("person_id", PERSON_ID_RULE)
     person["person_id"] = raw["person_id"]
 
     last_name = " ".join(raw["last_name"].split())

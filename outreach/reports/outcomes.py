@@ -3,16 +3,17 @@
 Checked like the population extract: a file that cannot be used at all (not UTF-8, not CSV, wrong
 columns) is one readable error and nothing is written; a bad row (unknown person or outcome, a date
 that is not one or lies in the future) is reported in a rejects file with its line and reason and the
-others are imported. Everything happens in one transaction, with an audit entry. Importing the same
+others are imported. Like the population import's, the report names the field and the reason, never
+the value: a person_id that is not shaped like an identifier is left blank (it is often an e-mail
+address or a phone number in the wrong column), and a header that looks like data is not quoted.
+Everything happens in one transaction, with an audit entry. Importing the same
 file twice adds nothing: an outcome is unique per person, kind and day.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,7 +27,8 @@ from outreach import audit
 from outreach.clock import today_paris, utcnow
 from outreach.errors import InputFileError
 from outreach.models import OUTCOMES, OutcomeEvent, Person
-from outreach.population.importer import check_encoding
+from outreach.population.importer import check_encoding, read_rows
+from outreach.population.validate import PERSON_ID, PERSON_ID_RULE, reportable_person_id
 
 COLUMNS = ("person_id", "outcome", "occurred_on")
 OPTIONAL_COLUMNS = ("source",)
@@ -64,34 +66,6 @@ def _parse_day(text: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-def _records(path: Path) -> Iterator[tuple[int, dict[str, str] | None]]:
-    """(line, row) per record; row None when the number of fields is wrong."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
-        if not first.strip():
-            raise InputFileError(f"{path}: the file is empty; expected a header row ({', '.join(COLUMNS)})")
-        delimiter = ";" if first.count(";") > first.count(",") else ","
-        names = [n.strip().lower() for n in next(csv.reader(io.StringIO(first), delimiter=delimiter))]
-        missing = [c for c in COLUMNS if c not in names]
-        unknown = [n for n in names if n not in COLUMNS + OPTIONAL_COLUMNS]
-        if missing or unknown or len(set(names)) != len(names):
-            raise InputFileError(
-                f"{path}: the header must name the columns {', '.join(COLUMNS)} (and optionally source); "
-                f"found {', '.join(names)}"
-            )
-        reader = csv.reader(handle, delimiter=delimiter)
-        line = 1
-        try:
-            for record in reader:
-                start, line = line + 1, reader.line_num + 1
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue
-                row = dict(zip(names, (v.strip() for v in record), strict=False))
-                yield start, row if len(record) == len(names) else None
-        except csv.Error as exc:
-            raise InputFileError(f"{path}, line {line + 1}: not a readable CSV ({exc})") from None
 
 
 def _insert(connection: Connection, rows: list[dict[str, Any]]) -> int:
@@ -141,20 +115,20 @@ def import_outcomes(
                     if row["person_id"] in known:
                         rows.append(row)
                     else:
-                        reject(line, row["person_id"], "person_id", "unknown person")
+                        reject(line, reportable_person_id(row["person_id"]), "person_id", "unknown person")
                 new = _insert(connection, rows)
                 summary.imported += new
                 summary.already_known += len(rows) - new
                 pending.clear()
 
             imported_at = utcnow()
-            for line, row in _records(path):
+            for line, row, _ in read_rows(path, COLUMNS, OPTIONAL_COLUMNS):
                 if row is None:
                     reject(line, "", "line", f"wrong number of fields (expected {len(COLUMNS)} or 4)")
                     continue
                 problem = _check(row, today)
                 if problem:
-                    reject(line, row.get("person_id", ""), *problem)
+                    reject(line, reportable_person_id(row["person_id"]), *problem)
                     continue
                 pending.append(
                     (
@@ -189,6 +163,8 @@ def _check(row: dict[str, str], today: date) -> tuple[str, str] | None:
     """(field, reason) of the first problem of a row, or None."""
     if not row["person_id"]:
         return "person_id", "missing person_id"
+    if not PERSON_ID.match(row["person_id"]):
+        return "person_id", PERSON_ID_RULE
     if row["outcome"] not in OUTCOMES:
         return "outcome", f"unknown outcome (use one of: {', '.join(OUTCOMES)})"
     day = _parse_day(row["occurred_on"])
