@@ -265,6 +265,9 @@ class Message(Base):
     sms_segments: Mapped[int | None] = mapped_column(Integer)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    content_digest: Mapped[str | None] = mapped_column(
+        String(64), doc="SHA-256 of the body handed to a provider that reconciles by content (SMS)"
+    )
     planned_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 

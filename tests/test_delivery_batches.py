@@ -39,6 +39,7 @@ class RecordingChannel:
     name = "email"
     max_batch = BATCH
     settle_seconds = 0.0
+    reconciles_by_content = False
 
     def __init__(self, fail_on: int | None = None, hold_first: threading.Event | None = None) -> None:
         self.batches: list[list[str]] = []
@@ -53,7 +54,7 @@ class RecordingChannel:
             raise TemplateError("letter/x.html", 3, "broken layout", "fix it")
         return [SendResult(m.message_key, "sent", provider_id=f"p{len(self.batches)}") for m in batch]
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
+    def reconcile(self, message_keys: Sequence[str], handed: object = None) -> Reconciliation:
         return Reconciliation(found={})
 
 

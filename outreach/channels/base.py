@@ -15,6 +15,7 @@ knows what to do next:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -74,6 +75,23 @@ class Reconciliation:
     complete: bool = True
 
 
+@dataclass(frozen=True)
+class HandedOver:
+    """What a message was when it was handed to the provider: how `reconcile` recognises it at a
+    provider that keeps nothing of ours (Twilio lists messages by number, with their body)."""
+
+    to: str
+    body_digest: str
+    """`content_digest` of the body, as sent."""
+    at: float
+    """Epoch seconds, taken before the request left (the claim)."""
+
+
+def content_digest(body: str) -> str:
+    """The digest of a message body that `HandedOver` keeps (never the text itself)."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 class Channel(Protocol):
     """A way of sending messages. Implementations live in their own modules (sendgrid, twilio, ...)."""
 
@@ -92,6 +110,16 @@ class Channel(Protocol):
         """Send `batch`; returns exactly one result per message, in any order."""
         ...
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
-        """Ask the provider which of these messages it actually received (after a crash or timeout)."""
+    reconciles_by_content: bool
+    """Whether `reconcile` recognises messages by what they said (`HandedOver`), not by a key the
+    provider keeps: the pipeline then records a digest of each body it hands over, so another worker
+    can settle them after a crash."""
+
+    def reconcile(
+        self, message_keys: Sequence[str], handed: Mapping[str, HandedOver] | None = None
+    ) -> Reconciliation:
+        """Ask the provider which of these messages it actually received (after a crash or timeout).
+
+        `handed` tells, for keys handed over by another process, what they were (channels that
+        `reconciles_by_content`; the others ignore it)."""
         ...

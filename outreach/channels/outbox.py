@@ -14,13 +14,13 @@ import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.policy import default as email_policy
 from pathlib import Path
 from typing import Literal, TextIO
 
-from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import HandedOver, OutgoingMessage, Reconciliation, SendResult
 
 KEY_HEADER = "X-Outreach-Message-Key"
 SMS_LOG = "sms.jsonl"
@@ -32,6 +32,7 @@ class OutboxChannel:
 
     max_batch = 1000
     settle_seconds = 0.0  # a file is written or not: a process that is gone writes nothing more
+    reconciles_by_content = False  # each message is found by its key
 
     def __init__(
         self,
@@ -53,7 +54,9 @@ class OutboxChannel:
             return [self._write_email(message) for message in batch]
         return self._append_sms(batch)
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
+    def reconcile(
+        self, message_keys: Sequence[str], handed: Mapping[str, HandedOver] | None = None
+    ) -> Reconciliation:
         """The keys already written to the folder (their file name or log line)."""
         if self.name == "email":
             found = {

@@ -13,12 +13,12 @@ import csv
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from outreach.channels.base import OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import HandedOver, OutgoingMessage, Reconciliation, SendResult
 from outreach.rendering.errors import RenderError, TemplateError
 from outreach.rendering.letter_pdf import LetterBatch
 from outreach.rendering.renderer import Renderer
@@ -60,6 +60,7 @@ class PrintChannel:
     name = "letter"
     max_batch = 500
     settle_seconds = 0.0  # a manifest is delivered or not: a process that is gone delivers nothing more
+    reconciles_by_content = False  # each message is found by its key
 
     def __init__(self, renderer: Renderer, destination: Destination, work_dir: Path) -> None:
         self.renderer = renderer
@@ -94,7 +95,9 @@ class PrintChannel:
             pdf.with_suffix(".csv").unlink(missing_ok=True)
         return results + [SendResult(m.message_key, "sent", provider_id=batch_id) for m in laid_out]
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
+    def reconcile(
+        self, message_keys: Sequence[str], handed: Mapping[str, HandedOver] | None = None
+    ) -> Reconciliation:
         """Letters whose reference appears in a delivered manifest were handed over."""
         wanted = {f"CO-{key}": key for key in message_keys}
         found: dict[str, str] = {}

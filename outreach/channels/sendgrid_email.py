@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sendgrid
 
-from outreach.channels.base import PROVIDER_SETTLE_SECONDS, OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import (
+    PROVIDER_SETTLE_SECONDS,
+    HandedOver,
+    OutgoingMessage,
+    Reconciliation,
+    SendResult,
+)
 from outreach.channels.errors import ProviderFault
 from outreach.channels.retry import RetryPolicy, with_retries
 from outreach.rendering.form import Form
@@ -80,6 +86,7 @@ class SendGridChannel:
         settle_seconds: float = PROVIDER_SETTLE_SECONDS,
     ) -> None:
         self.settle_seconds = settle_seconds
+        self.reconciles_by_content = False  # the activity API finds each message by its custom_args key
         self._client = sendgrid.SendGridAPIClient(api_key, host=host)
         self._sender = {"email": sender[0], **({"name": sender[1]} if sender[1] else {})}
         self._sandbox = sandbox
@@ -148,7 +155,9 @@ class SendGridChannel:
             payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
         return payload
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
+    def reconcile(
+        self, message_keys: Sequence[str], handed: Mapping[str, HandedOver] | None = None
+    ) -> Reconciliation:
         """Which keys SendGrid received, via the Email Activity API (`unique_args` query)."""
         found: dict[str, str] = {}
         for start in range(0, len(message_keys), RECONCILE_CHUNK):

@@ -10,7 +10,7 @@ same calls from one event loop cost 0.5-0.6 ms (bench/results/channels.txt).
 Each message's status callback URL carries its key, so the delivery statuses come back to the
 right message. Twilio never returns that URL, nor anything else of ours, in the Message resource: what
 `reconcile` can recognise is the destination number and the exact body. So the channel remembers, for
-each key it hands to Twilio, the number, a digest of the body and when (`_Handed`), and asks Twilio
+each key it hands to Twilio, the number, a digest of the body and when (`HandedOver`), and asks Twilio
 for the messages to that number. A key it never handed over (sent by a process that is gone) cannot
 be told apart from another message with the same text: the answer is then incomplete, never "not
 found", so the message stays in doubt rather than be sent twice.
@@ -19,15 +19,13 @@ found", so the message stays in doubt rather than be sent twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -38,7 +36,14 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from outreach.channels.base import PROVIDER_SETTLE_SECONDS, OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import (
+    PROVIDER_SETTLE_SECONDS,
+    HandedOver,
+    OutgoingMessage,
+    Reconciliation,
+    SendResult,
+    content_digest,
+)
 from outreach.channels.errors import Fault, ProviderFault, classify
 from outreach.channels.loop_thread import LoopThread
 from outreach.channels.retry import RetryPolicy
@@ -49,19 +54,6 @@ MAX_BATCH = 1000
 CLOCK_SKEW_SECONDS = 300.0
 """How far Twilio's clock may be behind ours: a listed message created earlier than this before we
 handed a key over is an older message with the same text, never that key's."""
-
-
-@dataclass(frozen=True)
-class _Handed:
-    """What identifies, among the messages Twilio lists for a number, the one a key became."""
-
-    to: str
-    body_digest: str
-    at: float  # epoch seconds, taken before the request left
-
-
-def _digest(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 class TokenBucket:
@@ -146,6 +138,7 @@ class TwilioChannel:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.settle_seconds = settle_seconds
+        self.reconciles_by_content = True  # Twilio keeps nothing of ours: see the module docstring
         self._transport = TwilioTransport(base_url, concurrency, timeout)
         self._client = Client(account_sid, auth_token, http_client=self._transport)
         self._account_sid = account_sid
@@ -157,7 +150,7 @@ class TwilioChannel:
         self._concurrency = concurrency
         self._rng = random.Random()
         self._loop = LoopThread("twilio")
-        self._handed: dict[str, _Handed] = {}  # key -> its last hand-over to Twilio, in this process
+        self._handed: dict[str, HandedOver] = {}  # key -> its last hand-over to Twilio, in this process
         self._sid_of: dict[str, str] = {}  # key -> the sid Twilio answered or reconcile attributed
         self._memory_lock = threading.Lock()  # sends and reconciles may run on several threads
         # An unclosed channel (the factory's live for the process) still closes its connections.
@@ -175,13 +168,17 @@ class TwilioChannel:
         """Close the connections and stop the channel's event loop."""
         self._finalizer()
 
-    def reconcile(self, message_keys: Sequence[str]) -> Reconciliation:
+    def reconcile(
+        self, message_keys: Sequence[str], handed: Mapping[str, HandedOver] | None = None
+    ) -> Reconciliation:
         """Which keys Twilio holds, recognised by number and body among the messages listed for that
-        number; a key this channel never handed over makes the answer incomplete (see the module)."""
+        number; a key neither this channel nor `handed` knows makes the answer incomplete."""
         if not message_keys:
             return Reconciliation()
+        told_by_others = handed or {}
         with self._memory_lock:
-            handed = {key: self._handed[key] for key in message_keys if key in self._handed}
+            handed = {key: self._handed.get(key) or told_by_others.get(key) for key in message_keys}
+            handed = {key: over for key, over in handed.items() if over is not None}
             known = {key: self._sid_of[key] for key in handed if key in self._sid_of}
         listed = self._loop.run(self._list_to(sorted({h.to for k, h in handed.items() if k not in known})))
         found, told = self._match({k: h for k, h in handed.items() if k not in known}, listed)
@@ -191,7 +188,7 @@ class TwilioChannel:
         return Reconciliation(found={**known, **found}, complete=complete)
 
     def _match(
-        self, wanted: dict[str, _Handed], listed: dict[str, list[dict[str, Any]]]
+        self, wanted: dict[str, HandedOver], listed: dict[str, list[dict[str, Any]]]
     ) -> tuple[dict[str, str], bool]:
         """Pair wanted keys with listed messages of the same number and body, one message per key.
 
@@ -215,7 +212,7 @@ class TwilioChannel:
                 resource["sid"]
                 for resource in reversed(listed.get(to, []))  # oldest first
                 if resource["sid"] not in taken
-                and _digest(resource.get("body") or "") == body_digest
+                and content_digest(resource.get("body") or "") == body_digest
                 and _created(resource) >= since
             ]
             rivals = others[(to, body_digest)]
@@ -244,7 +241,7 @@ class TwilioChannel:
         if self._status_callback is not None:
             options["status_callback"] = _callback_url(self._status_callback, message.message_key)
 
-        handed = _Handed(message.to, _digest(message.body), time.time())
+        handed = HandedOver(message.to, content_digest(message.body), time.time())
         with self._memory_lock:
             self._handed[message.message_key] = handed
             self._sid_of.pop(message.message_key, None)  # a new hand-over: any earlier sid is history

@@ -32,7 +32,14 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, func, literal, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from outreach.channels.base import Channel, OutgoingMessage, Reconciliation, SendResult
+from outreach.channels.base import (
+    Channel,
+    HandedOver,
+    OutgoingMessage,
+    Reconciliation,
+    SendResult,
+    content_digest,
+)
 from outreach.clock import utcnow
 from outreach.delivery.bulk import among, set_messages
 from outreach.delivery.collector import collector_paused
@@ -333,12 +340,18 @@ def _next_batch(
 
 
 def _claim(
-    engine: Engine, worker: str, max_attempts: int, clock: Callable[[], datetime], batch: list[ClaimedMessage]
+    engine: Engine, worker: str, max_attempts: int, batch: list[ClaimedMessage], digests: Mapping[int, str]
 ) -> set[int]:
     """Mark the messages of `batch` still queued as `sending` for `worker`, committed before any provider
-    call; returns the ids this worker now holds (another worker may have claimed some meanwhile)."""
+    call; returns the ids this worker now holds (another worker may have claimed some meanwhile).
+
+    `claimed_at` is the real time (a worker's act, not the simulated journey's clock): recovery tells
+    the provider's messages from older ones by it. `digests` (message id -> body digest, for channels
+    that reconcile by content) are recorded in the same transaction, so whoever recovers the claim
+    knows what was handed over.
+    """
     with engine.begin() as connection:
-        return set(
+        claimed = set(
             connection.scalars(
                 update(Message)
                 .where(
@@ -347,11 +360,17 @@ def _claim(
                     Message.attempts < max_attempts,
                 )
                 .values(
-                    status="sending", claimed_by=worker, claimed_at=clock(), attempts=Message.attempts + 1
+                    status="sending", claimed_by=worker, claimed_at=utcnow(), attempts=Message.attempts + 1
                 )
                 .returning(Message.id)
             )
         )
+        if digests:
+            mine = and_(MESSAGES.c.status == "sending", MESSAGES.c.claimed_by == worker)
+            set_messages(
+                connection, ((i, {"content_digest": digests[i]}) for i in claimed if i in digests), mine
+            )
+    return claimed
 
 
 def _people(engine: Engine, batch: list[ClaimedMessage]) -> dict[str, Mapping[str, Any]]:
@@ -426,7 +445,7 @@ def send_step(
             engine,
             channel,
             partial(_next_batch, engine, run_id, spec.step, channel_name, max_attempts),
-            partial(_claim, engine, worker, max_attempts, clock),
+            partial(_claim, engine, worker, max_attempts),
             compose,
             clock,
             budget,
@@ -452,7 +471,7 @@ def _send_channel(
     engine: Engine,
     channel: Channel,
     next_batch: Callable[[int, int], list[ClaimedMessage]],
-    claim: Callable[[list[ClaimedMessage]], set[int]],
+    claim: Callable[[list[ClaimedMessage], Mapping[int, str]], set[int]],
     compose: Composer,
     clock: Callable[[], datetime],
     budget: float,
@@ -498,7 +517,7 @@ def _send_channel(
                 if handed and handed[-1].sent.exception() is not None:  # waits until it has left
                     while handed:  # a batch the channel could not take stops the step here
                         settle_oldest()
-                claimed = claim(batch)
+                claimed = claim(batch, _digests(channel, composed))
                 if not claimed:
                     continue
                 composed = composed.only(claimed)
@@ -576,6 +595,14 @@ def _compose(engine: Engine, batch: list[ClaimedMessage], compose: Composer) -> 
     return composed
 
 
+def _digests(channel: Channel, composed: _Composed) -> dict[int, str]:
+    """Message id -> digest of the body about to be handed over, for a channel that reconciles by
+    content (nothing for the others: their providers find our messages by key)."""
+    if not channel.reconciles_by_content:
+        return {}
+    return {composed.ids[m.message_key]: content_digest(m.body) for m in composed.outgoing}
+
+
 def _send(channel: Channel, composed: _Composed) -> list[tuple[int, SendResult]]:
     """Hand a claimed batch to the channel (on the sending thread): each message's outcome."""
     results = list(composed.results)
@@ -642,17 +669,18 @@ def recover(
     now = now or utcnow()
     settled: Counter[str] = Counter()
     taken_at = time.monotonic()
-    for channel_name, message_ids in _take_orphans(engine, run_id, step, lease, now).items():
+    for channel_name, message_ids in _take_orphans(engine, run_id, step, lease).items():
         channel = channels.get(channel_name or "")
         if channel is None:
             settled["unknown_channel"] += len(message_ids)
             continue
         keys = [message_key(i) for i in message_ids]
-        answer = channel.reconcile(keys)
+        handed = _handed_over(engine, message_ids) if channel.reconciles_by_content else None
+        answer = channel.reconcile(keys, handed)
         missing = [key for key in keys if key not in answer.found]
         if missing and answer.complete and channel.settle_seconds > 0:
             sleep(max(0.0, channel.settle_seconds - (time.monotonic() - taken_at)))
-            later = channel.reconcile(missing)
+            later = channel.reconcile(missing, handed)
             answer = Reconciliation({**answer.found, **later.found}, later.complete)
         found = answer.found
         sent = [(i, found[message_key(i)]) for i in message_ids if message_key(i) in found]
@@ -675,9 +703,25 @@ def recover(
     return settled
 
 
-def _take_orphans(
-    engine: Engine, run_id: int, step: str, lease: Lease, now: datetime
-) -> dict[str | None, list[int]]:
+def _handed_over(engine: Engine, message_ids: list[int]) -> dict[str, HandedOver]:
+    """What each message was when it was claimed: its person's number, its body's digest, the time.
+
+    A message claimed before digests were recorded has none: the channel then cannot tell, and says so.
+    """
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(MESSAGES.c.id, PEOPLE.c.mobile_phone, MESSAGES.c.content_digest, MESSAGES.c.claimed_at)
+            .join(PEOPLE, PEOPLE.c.person_id == MESSAGES.c.person_id)
+            .where(among(connection, MESSAGES.c.id, message_ids), MESSAGES.c.content_digest.is_not(None))
+        ).all()
+    return {
+        message_key(i): HandedOver(to, digest, claimed_at.replace(tzinfo=UTC).timestamp())
+        for i, to, digest, claimed_at in rows
+        if to and claimed_at
+    }
+
+
+def _take_orphans(engine: Engine, run_id: int, step: str, lease: Lease) -> dict[str | None, list[int]]:
     """Take under `lease` the step's messages in doubt whose claimer's lease is gone (or is `lease`
     itself, between two sends); returns the ids taken, by channel.
 
@@ -704,7 +748,7 @@ def _take_orphans(
                     MESSAGES.c.status == status,
                     MESSAGES.c.claimed_by.is_not_distinct_from(claimer),
                 )
-                .values(claimed_by=lease.id, claimed_at=now)
+                .values(claimed_by=lease.id)  # claimed_at stays: when the message was handed over
                 .returning(MESSAGES.c.id, MESSAGES.c.channel)
             ):
                 taken.setdefault(channel_name, []).append(message_id)

@@ -59,7 +59,7 @@ def _messages(connection: Connection, person_id: str) -> list[dict[str, Any]]:
     )
     messages = []
     for row in connection.execute(query):
-        message = _without(dict(row._mapping), "person_id", "claimed_by", "claimed_at")
+        message = _without(dict(row._mapping), "person_id", "claimed_by", "claimed_at", "content_digest")
         events = DeliveryEvent.__table__
         message["events"] = [
             {name: event[name] for name in EVENT_FIELDS}
