@@ -12,7 +12,8 @@ Files whose name starts with `_` are layouts and partials, never messages. Every
 prepared once (loading, CSS inlining, compiling, header parsing) is done on first use and cached.
 E-mails and SMS are then filled from stencils (`stencil.py`): the template's text rendered once with
 holes for the per-message values, checked against a full render; a message no stencil fits is
-rendered in full. Any failure raises a `RenderError`, from the full render.
+rendered in full. Any failure raises a `RenderError`, from the full render; a render's work and size
+are bounded (`limits.py`), so a runaway template raises a `TemplateError` too.
 """
 
 from __future__ import annotations
@@ -94,19 +95,21 @@ _one_line_cached = lru_cache(maxsize=256)(_one_line)
 def _text_parts(template: Template, namespace: Mapping[str, Any]) -> Parts:
     """The text part of an e-mail, with its subject and preheader blocks (rendered in its context)."""
     context = template.new_context(namespace)
-    text = "".join(template.root_render_func(context))
+    join = template.environment.concat  # bounded: see `limits.py`
+    text = join(template.root_render_func(context))
     blocks = context.blocks  # now holds the blocks of the whole inheritance chain
     if "subject" not in blocks or "preheader" not in blocks:
         raise TemplateError(
             template.name, None, "no subject or preheader block", "add both blocks to the text part"
         )
-    subject = "".join(blocks["subject"][0](context))
-    return {"text": text, "subject": subject, "preheader": "".join(blocks["preheader"][0](context))}
+    subject = join(blocks["subject"][0](context))
+    return {"text": text, "subject": subject, "preheader": join(blocks["preheader"][0](context))}
 
 
 def _whole(template: Template, namespace: Mapping[str, Any]) -> Parts:
     """The one output of a template (an e-mail's HTML part, an SMS body)."""
-    return {"body": "".join(template.root_render_func(template.new_context(namespace)))}
+    join = template.environment.concat  # bounded: see `limits.py`
+    return {"body": join(template.root_render_func(template.new_context(namespace)))}
 
 
 class Renderer:
@@ -281,7 +284,7 @@ class Renderer:
         """The letter `name` for `context`, as typed blocks ready for page layout."""
         template = self._letter(name)
         try:
-            markup = "".join(template.root_render_func(template.new_context(context)))
+            markup = self.environment.concat(template.root_render_func(template.new_context(context)))
         except Exception as exc:
             raise self._fail(exc, f"letter/{name}") from exc
         return parse_letter(f"letter/{name}.html", markup)
