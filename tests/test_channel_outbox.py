@@ -37,6 +37,18 @@ def test_an_email_is_a_utf8_multipart_eml_with_its_key(tmp_path: Path) -> None:
     assert parsed.get_body(("html",)).get_content().rstrip("\n") == email("x").html
 
 
+def test_an_email_carries_its_own_headers(tmp_path: Path) -> None:
+    headers = {
+        "List-Unsubscribe": "<https://suivi.carsat-centreouest.fr/u/jeton-P1>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "X-Outreach-Message-Class": "information",
+    }
+    OutboxChannel(tmp_path, "email").send([OutgoingMessage(**{**email("k1").__dict__, "headers": headers})])
+    parsed = message_from_bytes((tmp_path / "k1.eml").read_bytes(), policy=policy.default)
+    assert {name: parsed[name].strip() for name in headers} == headers
+    assert parsed[KEY_HEADER] == "k1"
+
+
 def test_writing_a_key_twice_keeps_one_file_and_the_first_content(tmp_path: Path) -> None:
     channel = OutboxChannel(tmp_path, "email")
     channel.send([email("k/1")])

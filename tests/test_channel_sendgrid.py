@@ -164,6 +164,39 @@ def test_stencilled_and_other_messages_together_each_arrive_exact(emulator: Emul
         assert delivered[message.message_key]["text"] == message.body
 
 
+def with_unsubscribe(message: OutgoingMessage, index: int) -> OutgoingMessage:
+    """`message` with the headers the renderer gives an information e-mail (its own signed URL)."""
+    headers = {
+        "List-Unsubscribe": f"<https://suivi.carsat-centreouest.fr/u/jeton-{index:05d}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "X-Outreach-Message-Class": "information",
+    }
+    return OutgoingMessage(**{**message.__dict__, "headers": headers})
+
+
+def test_1000_stencilled_messages_share_one_content_and_each_keeps_its_own_headers(
+    emulator: EmulatorHandle,
+) -> None:
+    batch = [with_unsubscribe(stencilled(i), i) for i in range(1000)]
+    (request,) = plan(batch)  # one request: one shared content, 1,000 personalizations
+    assert len(request.messages) == 1000
+
+    assert {r.outcome for r in channel(emulator).send(batch)} == {"sent"}
+
+    delivered = {d["custom_args"]["outreach_message_id"]: d for d in emulator.messages()["sendgrid"]}
+    assert len(delivered) == 1000
+    for message in batch:
+        got = delivered[message.message_key]
+        assert got["headers"] == message.headers
+        assert got["html"] == message.html and got["text"] == message.body
+
+
+def test_a_reserved_header_is_refused_like_sendgrid_does(emulator: EmulatorHandle) -> None:
+    message = OutgoingMessage(**{**rendered(2).__dict__, "headers": {"Subject": "Autre objet"}})
+    (result,) = channel(emulator).send([message])
+    assert result.outcome == "failed" and "reserved" in (result.reason or "")
+
+
 def test_sandbox_mode_validates_without_delivering(emulator: EmulatorHandle) -> None:
     results = channel(emulator, sandbox=True).send([rendered(i) for i in range(3)])
     assert {r.outcome for r in results} == {"sent"}

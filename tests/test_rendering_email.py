@@ -68,6 +68,23 @@ def test_every_email_renders_with_its_content(renderer: Renderer, person: dict) 
         assert audit_html(name, email.html) == []
 
 
+SERVICE_MESSAGES = {"complaint_acknowledgement", "complaint_follow_up"}
+
+
+@pytest.mark.parametrize("person", PEOPLE[:2], ids=lambda p: p["person_id"])
+def test_every_email_carries_its_unsubscribe_headers(renderer: Renderer, person: dict) -> None:
+    context = _context(person)
+    unsubscribe = f"<{context['links']['unsubscribe']}>"
+    for name in renderer.names("email"):
+        email = renderer.email(name, context)
+        service = name.removesuffix("_fragile") in SERVICE_MESSAGES
+        assert email.message_class == ("service" if service else "information")
+        expected = {"List-Unsubscribe": unsubscribe, "X-Outreach-Message-Class": email.message_class}
+        if not service:
+            expected["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        assert email.headers == expected, name
+
+
 def test_names_and_apostrophes_are_escaped_in_html_only(renderer: Renderer) -> None:
     email = renderer.email("career_statement_35", _context(SAMPLE_PEOPLE[1]))  # M. Jean-Baptiste N'Diaye
     assert "Bonjour Monsieur N'Diaye," in email.text
@@ -173,7 +190,7 @@ def test_missing_campaign_value_is_an_error_not_an_empty_string(renderer: Render
     context = person_context(SAMPLE_PEOPLE[1], as_of=SAMPLE_AS_OF)  # no extra given
     with pytest.raises(
         TemplateError,
-        match=r"^mail/complaint_acknowledgement\.txt, line 7: undefined variable: 'complaint_opened_on'",
+        match=r"^mail/complaint_acknowledgement\.txt, line 8: undefined variable: 'complaint_opened_on'",
     ):
         renderer.email("complaint_acknowledgement", context)
 

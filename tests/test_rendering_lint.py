@@ -49,6 +49,26 @@ def test_lint_finds_typos_unknown_variables_and_bad_links(scratch: Path) -> None
     ]
 
 
+def test_lint_wants_a_fragile_variant_of_the_same_message_class(scratch: Path) -> None:
+    fragile = scratch / "mail" / "complaint_acknowledgement_fragile.txt"
+    fragile.write_text(fragile.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    assert _messages(scratch) == [
+        "mail/complaint_acknowledgement_fragile.txt:1: message_class information, but service in "
+        "mail/complaint_acknowledgement.txt (start both with {# message_class: service #} or neither)"
+    ]
+
+
+def test_lint_reports_a_wrong_message_class(scratch: Path) -> None:
+    standard = scratch / "mail" / "survivor_pension.txt"
+    standard.write_text(
+        "{# message_class: transactionnel #}\n" + standard.read_text(encoding="utf-8"), "utf-8"
+    )
+    assert any(
+        "mail/survivor_pension.txt, line 1: message_class must be one of information, service" in m
+        for m in _messages(scratch)
+    )
+
+
 def test_lint_reports_syntax_errors_with_their_line(scratch: Path) -> None:
     (scratch / "letter" / "survivor_pension.html").write_text(
         '{% extends "letter/_layout.html" %}\n{% block body %}\n<p>{% if person.age %}</p>\n',

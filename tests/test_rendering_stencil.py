@@ -140,7 +140,7 @@ def test_errors_still_come_from_the_full_render_once_stencils_are_learnt() -> No
         )
     without_extra = person_context(SAMPLE_PEOPLE[1], as_of=SAMPLE_AS_OF)
     with pytest.raises(
-        TemplateError, match=r"^mail/complaint_acknowledgement\.txt, line 7: undefined variable"
+        TemplateError, match=r"^mail/complaint_acknowledgement\.txt, line 8: undefined variable"
     ):
         renderer.email("complaint_acknowledgement", without_extra)
 

@@ -129,6 +129,7 @@ class Composer:
                 categories=self.categories,
                 body_form=email.text_form,
                 html_form=email.html_form,
+                headers=email.headers,
             )
         if message.channel == "sms":
             sms = self.renderer.sms(message.template, context)

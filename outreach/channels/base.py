@@ -50,6 +50,9 @@ class OutgoingMessage:
     """Letters only: the template the print channel lays out into its batch PDF..."""
     context: Mapping[str, Any] | None = None
     """...and the rendering context it is laid out with (letters are rendered page by page in the batch)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """E-mails only: this message's own headers (List-Unsubscribe with its signed URL, its class),
+    sent as they are on every e-mail channel."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The embedded default channel: messages become files, no provider and no credentials needed.
 
 E-mails are .eml files (multipart/alternative, UTF-8) named after the message key, with the key in
-an `X-Outreach-Message-Key` header; SMS are lines of a JSONL log. Writing the same key twice leaves
-one file or one line, across threads and processes: a rerun of a campaign into the same folder, or
-two workers sharing it, send nothing twice.
+an `X-Outreach-Message-Key` header and the message's own headers (List-Unsubscribe...) as a provider
+would send them; SMS are lines of a JSONL log. Writing the same key twice leaves one file or one
+line, across threads and processes: a rerun of a campaign into the same folder, or two workers
+sharing it, send nothing twice.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class OutboxChannel:
         email["To"] = message.to
         email["Subject"] = message.subject or ""
         email[KEY_HEADER] = message.message_key
+        for header, value in message.headers.items():
+            email[header] = value
         email.set_content(message.body, charset="utf-8")
         if message.html is not None:
             email.add_alternative(message.html, subtype="html", charset="utf-8")

@@ -10,7 +10,8 @@ person, and each personalization's legacy `substitutions` replace unguessable ta
 - other messages share a request whose content, per part, is their longest common prefix, a tag and
   their longest common suffix; each person's substitution is their middle.
 
-Either way every recipient receives byte for byte what was rendered for them. A message whose
+Either way every recipient receives byte for byte what was rendered for them, with its own headers
+(List-Unsubscribe and its signed URL: `personalizations[].headers`). A message whose
 substitutions exceed SendGrid's 10,000 bytes per personalization goes in a request of its own, with
 its full content.
 
@@ -140,6 +141,8 @@ class SendGridChannel:
             }
             if message.subject is not None:
                 personalization["subject"] = message.subject
+            if message.headers:
+                personalization["headers"] = dict(message.headers)
             if substitutions:
                 personalization["substitutions"] = substitutions
             personalizations.append(personalization)
@@ -326,9 +329,13 @@ def _common_prefix(values: list[str]) -> str:
 
 
 def _fresh_tag(messages: Sequence[OutgoingMessage]) -> str:
-    """A substitution tag that occurs in no body or subject of the batch."""
+    """A substitution tag that occurs in no body, subject or header of the batch."""
     while True:
         tag = f"-outreach-{secrets.token_hex(8)}-"
         stem = tag[:-1]
-        if not any(stem in part for m in messages for part in (m.body, m.html or "", m.subject or "")):
+        if not any(
+            stem in part
+            for m in messages
+            for part in (m.body, m.html or "", m.subject or "", *m.headers.values())
+        ):
             return tag

@@ -20,6 +20,24 @@ MAX_RECIPIENTS_PER_PERSONALIZATION = 1000
 MAX_SUBSTITUTION_BYTES = 10_000
 MAX_CUSTOM_ARGS_BYTES = 10_000
 MAX_CATEGORIES = 10
+RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "To",
+        "From",
+        "Subject",
+        "Reply-To",
+        "CC",
+        "BCC",
+    )
+)
+"""Headers SendGrid does not let a request set (its v3 mail/send reference)."""
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}$")
 
 Error = dict[str, Any]
@@ -42,6 +60,7 @@ def validate(payload: Any) -> list[Error]:
     errors = _validate_from(payload.get("from"))
     errors += _validate_content(payload)
     errors += _validate_categories(payload.get("categories"))
+    errors += _validate_headers(payload.get("headers"), "headers")
     personalizations = payload.get("personalizations")
     if not isinstance(personalizations, list) or not personalizations:
         errors.append(
@@ -155,7 +174,21 @@ def _validate_personalization(index: int, personalization: Any, needs_subject: b
         personalization.get("substitutions"), f"{at}.substitutions", "substitutions"
     )
     errors += _validate_string_map(personalization.get("custom_args"), f"{at}.custom_args", "custom_args")
+    errors += _validate_headers(personalization.get("headers"), f"{at}.headers")
     return errors
+
+
+def _validate_headers(headers: Any, field: str) -> list[Error]:
+    if headers is None:
+        return []
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        return [error("The headers object must contain only string keys and string values.", field)]
+    reserved = sorted(name for name in headers if name.lower() in RESERVED_HEADERS)
+    if reserved:
+        return [error(f"The header {reserved[0]} is reserved and may not be set.", field)]
+    return []
 
 
 def _validate_string_map(values: Any, field: str, what: str) -> list[Error]:
@@ -193,6 +226,7 @@ def expand(
     parts = {part["type"]: part["value"] for part in payload.get("content") or ()}
     base_subject = payload.get("subject") or ""
     base_args = payload.get("custom_args") or {}
+    base_headers = payload.get("headers") or {}
     categories = list(payload.get("categories") or ())
     sender = payload["from"]["email"]
     template_id = payload.get("template_id")
@@ -205,6 +239,7 @@ def expand(
             html = substitute(parts["text/html"], substitutions) if "text/html" in parts else None
             text = substitute(parts["text/plain"], substitutions) if "text/plain" in parts else None
         custom_args = base_args | (personalization.get("custom_args") or {})
+        headers = base_headers | (personalization.get("headers") or {})
         for position, recipient in enumerate(personalization["to"]):
             delivered.append(
                 DeliveredEmail(
@@ -219,6 +254,7 @@ def expand(
                     from_email=sender,
                     created=now,
                     template_id=template_id,
+                    headers=headers,
                 )
             )
     return delivered

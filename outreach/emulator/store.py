@@ -25,6 +25,8 @@ class DeliveredEmail:
     from_email: str
     created: float
     template_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """The request's `headers` with its personalization's over them (List-Unsubscribe...)."""
 
 
 @dataclass

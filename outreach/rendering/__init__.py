@@ -2,7 +2,7 @@
 
 renderer = Renderer()                                   # templates/ of the project
 context = person_context(row, as_of=today, links=links) # row: a `people` mapping
-renderer.email("career_statement_35", context)        -> RenderedEmail(subject, preheader, html, text)
+renderer.email("career_statement_35", context)        -> RenderedEmail(subject, html, text, headers...)
 renderer.sms("career_statement_35", context)          -> RenderedSms(body, encoding, segments, ...)
 with LetterBatch(path, renderer) as batch:
     batch.add("career_statement_35", context)         -> ManifestRow (PDF + manifest CSV on close)

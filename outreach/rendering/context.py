@@ -14,7 +14,7 @@ work. Names are English, values are ready-to-print French (`person.civility_labe
     address_lines   the AFNOR recipient block (computed, and checked, only when a letter reads it)
     today, today_fr the date of the message and its French spelling ("26 novembre 2026")
     reference       the message reference printed on letters and used in placeholder links
-    links, track    see `outreach.rendering.links`
+    links, track    see `outreach.rendering.links` (`track` signs click links for this message only)
     extra           campaign-specific values (see EXTRA_FIELDS); reading one not given is an error
     fund            the fund's contact points (an environment global, see `outreach.rendering.fund`)
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from outreach.rendering.address import AddressLines
 from outreach.rendering.french import french_date
-from outreach.rendering.links import Links
+from outreach.rendering.links import Links, TrackLink
 
 CIVILITIES = {"Mme": ("Madame", "Mme"), "M": ("Monsieur", "M.")}
 
@@ -169,6 +169,6 @@ def person_context(
             "response_short": links.response_short,
             "pixel": links.pixel,
         },
-        "track": links.track,
+        "track": TrackLink(links.track),
         "extra": dict(extra or {}),
     }

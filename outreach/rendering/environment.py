@@ -8,6 +8,8 @@
 - `StrictUndefined`: a missing variable raises instead of printing an empty string.
 - Autoescape for `.html` files only: the text part of an e-mail and SMS bodies are not HTML.
 - The loader inlines the mail stylesheet into `mail/*.html` sources as they load (see `inline.py`).
+- Bounded: a render's loops, calls, texts and numbers are limited (see `limits.py`), so a runaway
+  template stops at its file and line instead of hanging a lint or a campaign.
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from outreach.rendering.errors import TemplateError
 from outreach.rendering.french import french_date, french_month
 from outreach.rendering.fund import FUND_VALUES
 from outreach.rendering.inline import inline_template_source
+from outreach.rendering.limits import (
+    BoundedCodeGenerator,
+    RenderLimitError,
+    bounded_join,
+    bounded_range,
+    check_binop,
+    checked_text,
+    counted,
+    spend_step,
+)
 
 MAIL_STYLESHEET = "mail/_styles.css"
 _PLAIN_MAPPINGS = (dict, MappingProxyType)
@@ -43,7 +56,7 @@ _NO_ATTRIBUTE = re.compile(r"^'[\w .]+' has no attribute ('[^']+')$")
 
 
 class OutreachSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, reading keys of plain mappings first.
+    """The immutable sandbox, bounded (`limits.py`), reading keys of plain mappings first.
 
     Jinja resolves `person.first_name` by trying the attribute, catching the AttributeError, then
     the key; the context is made of plain dicts, so reading the key first skips an exception per
@@ -52,6 +65,12 @@ class OutreachSandbox(ImmutableSandboxedEnvironment):
     checks unchanged.
     """
 
+    code_generator_class = BoundedCodeGenerator
+    concat = staticmethod(bounded_join)
+    intercepted_binops = frozenset({"*", "**", "+"})
+    counted_loop = staticmethod(counted)
+    checked_text = staticmethod(checked_text)
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) in _PLAIN_MAPPINGS:
             try:
@@ -59,6 +78,16 @@ class OutreachSandbox(ImmutableSandboxedEnvironment):
             except KeyError:
                 pass
         return super().getattr(obj, attribute)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call a template makes (macro, function, `track`) counts as a step of its render."""
+        spend_step()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """`*`, `**` and `+`, refused before they build a text, list or number past the limits."""
+        check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
 
 
 Sandbox = TypeVar("Sandbox", bound=OutreachSandbox)
@@ -106,6 +135,7 @@ def make_environment(root: Path, sandbox: type[Sandbox] = OutreachSandbox) -> Sa
         lstrip_blocks=True,
         auto_reload=False,
     )
+    environment.globals["range"] = bounded_range
     return configure(environment)
 
 
@@ -131,6 +161,8 @@ def template_error(exc: Exception, name: str, root: Path) -> TemplateError:
         return TemplateError(name, None, f"template file {exc.name} not found", "create it or fix the name")
     template, line = _template_frame(exc, root)
     where = template or name
+    if isinstance(exc, RenderLimitError):
+        return TemplateError(where, line, f"too much for one message: {exc.problem}", exc.fix)
     if isinstance(exc, SecurityError):
         return TemplateError(where, line, f"unsafe access refused by the sandbox: {exc}", "remove it")
     if isinstance(exc, UndefinedError):

@@ -5,7 +5,8 @@ Per file: Jinja syntax; every variable and attribute it reads exists in the cont
 https URLs. Per message: it renders for every sample person, including the longest plausible values
 with accents that force UCS-2 (so an SMS that could exceed its declared segments for someone is
 caught); the HTML has `lang`, alt text on images, no empty links, well-formed https links and
-readable contrast. Nothing is fetched: the machine, like the fund's, may have no network.
+readable contrast; an e-mail's `_fragile` variant is of the same class (information or service) as
+the message it varies. Nothing is fetched: the machine, like the fund's, may have no network.
 """
 
 from __future__ import annotations
@@ -207,6 +208,31 @@ def audit_html(template: str, html: str) -> list[Problem]:
     return problems
 
 
+def class_problems(renderer: Renderer) -> list[Problem]:
+    """A `_fragile` e-mail must declare the class of its standard one: the same message, other words."""
+    problems = []
+    names = set(renderer.names("email"))
+    for name in sorted(names):
+        standard = name.removesuffix("_fragile")
+        if standard == name or standard not in names:
+            continue
+        try:
+            ours, theirs = renderer.message_class(name), renderer.message_class(standard)
+        except RenderError as exc:
+            problems.append(Problem(f"mail/{name}.txt", None, str(exc)))
+            continue
+        if ours != theirs:
+            problems.append(
+                Problem(
+                    f"mail/{name}.txt",
+                    1,
+                    f"message_class {ours}, but {theirs} in mail/{standard}.txt "
+                    f"(start both with {{# message_class: {theirs} #}} or neither)",
+                )
+            )
+    return problems
+
+
 # -- everything --------------------------------------------------------------------------------------
 
 
@@ -219,6 +245,7 @@ def lint(renderer: Renderer) -> list[Problem]:
                 problems.extend(lint_file(renderer, f"{folder}/{file.name}"))
     if problems:
         return problems  # rendering broken files would only repeat the same findings
+    problems.extend(class_problems(renderer))
     people = (*SAMPLE_PEOPLE, LONGEST_PERSON)
     contexts = [person_context(p, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA) for p in people]
     seen: set[str] = set()

@@ -3,7 +3,8 @@
 Template names are channel-independent (`career_statement_35`, `career_statement_35_fragile`); each
 channel has its files:
 
-    mail/NAME.txt   subject, preheader and plain-text body  (blocks `subject`, `preheader`, `content`)
+    mail/NAME.txt   subject, preheader and plain-text body  (blocks `subject`, `preheader`, `content`),
+                    and its message class (`message_class.py`: information, or service)
     mail/NAME.html  HTML body                               (block `content`, CSS inlined at load)
     sms/NAME.txt    SMS body, with its max_segments header
     letter/NAME.html  letter body in the letter markup (see `letter_markup.py`)
@@ -12,13 +13,14 @@ Files whose name starts with `_` are layouts and partials, never messages. Every
 prepared once (loading, CSS inlining, compiling, header parsing) is done on first use and cached.
 E-mails and SMS are then filled from stencils (`stencil.py`): the template's text rendered once with
 holes for the per-message values, checked against a full render; a message no stencil fits is
-rendered in full. Any failure raises a `RenderError`, from the full render.
+rendered in full. Any failure raises a `RenderError`, from the full render; a render's work and size
+are bounded (`limits.py`), so a runaway template raises a `TemplateError` too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from outreach.rendering.errors import RenderError, SmsTooLongError, TemplateErro
 from outreach.rendering.form import Form
 from outreach.rendering.gsm import measure, transliterate
 from outreach.rendering.letter_markup import LetterContent, parse_letter
+from outreach.rendering.message_class import MessageClass, email_headers, read_message_class
 from outreach.rendering.sms_header import SmsHeader, read_sms_header
 from outreach.rendering.stencil import Forms, Parts, PartsRender, StencilSet
 from outreach.rendering.stencil_gate import stencil_obstacle
@@ -45,7 +48,8 @@ CHANNEL_FILES = {
 
 @dataclass(frozen=True, slots=True)
 class RenderedEmail:
-    """An e-mail ready for a provider: subject, preheader (already inside `html`), HTML and text parts."""
+    """An e-mail ready for a provider: subject, preheader (already inside `html`), HTML and text parts,
+    and its own headers (List-Unsubscribe with this message's signed URL, see `message_class.py`)."""
 
     subject: str
     preheader: str
@@ -55,6 +59,8 @@ class RenderedEmail:
     """`html` as its template's texts and this message's values, when it was filled from a stencil."""
     text_form: Form | None = None
     """The same for `text`."""
+    message_class: MessageClass = "information"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class _Email:
     html: Template
     text_stencils: StencilSet
     html_stencils: StencilSet
+    message_class: MessageClass
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +101,21 @@ _one_line_cached = lru_cache(maxsize=256)(_one_line)
 def _text_parts(template: Template, namespace: Mapping[str, Any]) -> Parts:
     """The text part of an e-mail, with its subject and preheader blocks (rendered in its context)."""
     context = template.new_context(namespace)
-    text = "".join(template.root_render_func(context))
+    join = template.environment.concat  # bounded: see `limits.py`
+    text = join(template.root_render_func(context))
     blocks = context.blocks  # now holds the blocks of the whole inheritance chain
     if "subject" not in blocks or "preheader" not in blocks:
         raise TemplateError(
             template.name, None, "no subject or preheader block", "add both blocks to the text part"
         )
-    subject = "".join(blocks["subject"][0](context))
-    return {"text": text, "subject": subject, "preheader": "".join(blocks["preheader"][0](context))}
+    subject = join(blocks["subject"][0](context))
+    return {"text": text, "subject": subject, "preheader": join(blocks["preheader"][0](context))}
 
 
 def _whole(template: Template, namespace: Mapping[str, Any]) -> Parts:
     """The one output of a template (an e-mail's HTML part, an SMS body)."""
-    return {"body": "".join(template.root_render_func(template.new_context(namespace)))}
+    join = template.environment.concat  # bounded: see `limits.py`
+    return {"body": join(template.root_render_func(template.new_context(namespace)))}
 
 
 class Renderer:
@@ -168,8 +177,13 @@ class Renderer:
         if loaded is None:
             text_path, html_path = f"mail/{name}.txt", f"mail/{name}.html"
             text, html = self._load(text_path), self._load(html_path)
+            source = (self.root / text_path).read_text(encoding="utf-8")
             loaded = _Email(
-                text, html, self._stencils(text_path, _text_parts), self._stencils(html_path, _whole)
+                text,
+                html,
+                self._stencils(text_path, _text_parts),
+                self._stencils(html_path, _whole),
+                read_message_class(text_path, source),
             )
             self._emails[name] = loaded
         return loaded
@@ -237,8 +251,12 @@ class Renderer:
         stencils.learn(namespace, parts)
         return parts, None
 
+    def message_class(self, name: str) -> MessageClass:
+        """What the e-mail `name` declares it is: information (the default) or service."""
+        return self._email(name).message_class
+
     def email(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
-        """Subject, preheader, HTML and text of the e-mail `name` for `context`."""
+        """Subject, preheader, HTML, text and headers of the e-mail `name` for `context`."""
         templates = self._email(name)
         text, text_forms = self._parts(
             templates.text_stencils, _text_parts, templates.text, context, f"mail/{name}"
@@ -255,6 +273,8 @@ class Renderer:
             text["text"].strip() + "\n",
             html_forms["body"] if html_forms else None,
             text_forms["text"].stripped() if text_forms else None,
+            templates.message_class,
+            email_headers(templates.message_class, context["links"]["unsubscribe"]),
         )
 
     def sms(self, name: str, context: Mapping[str, Any]) -> RenderedSms:
@@ -281,7 +301,7 @@ class Renderer:
         """The letter `name` for `context`, as typed blocks ready for page layout."""
         template = self._letter(name)
         try:
-            markup = "".join(template.root_render_func(template.new_context(context)))
+            markup = self.environment.concat(template.root_render_func(template.new_context(context)))
         except Exception as exc:
             raise self._fail(exc, f"letter/{name}") from exc
         return parse_letter(f"letter/{name}.html", markup)

@@ -18,7 +18,8 @@ import yaml
 
 from outreach.rendering.errors import TemplateError
 
-_HEADER = re.compile(r"\A\s*\{#(.*?)#\}", re.DOTALL)
+HEADER_COMMENT = re.compile(r"\A\s*\{#(.*?)#\}", re.DOTALL)
+"""A Jinja comment opening a template file: where a template declares things about itself."""
 MAX_SEGMENTS_CEILING = 10
 
 
@@ -33,7 +34,7 @@ class SmsHeader:
 def read_sms_header(name: str, source: str) -> SmsHeader:
     """Parse the header of the SMS template `name`, or raise a `TemplateError` saying what to write."""
     example = "start the file with {# max_segments: 2 #} (and optionally transliterate: true)"
-    match = _HEADER.match(source)
+    match = HEADER_COMMENT.match(source)
     if not match:
         raise TemplateError(name, 1, "no header declaring max_segments", example)
     try:
