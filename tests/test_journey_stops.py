@@ -76,7 +76,7 @@ def test_a_filed_claim_or_leaving_the_segment_stops_the_reminder_with_its_reason
     # P00001 has retired early: the next refresh of the segment sees them leave
     with engine.begin() as connection:
         connection.execute(update(Person).where(Person.person_id == "P00001").values(status="retired"))
-        refresh(connection, runner.library.segments, "apply_for_retirement", date(2026, 12, 7))
+        refresh(connection, runner.library.segments, "apply_for_retirement_in_time", date(2026, 12, 7))
 
     reminder = runner.run_step("retirement_claim", "sms_reminder", AS_OF, now=LATER)
 
