@@ -120,7 +120,7 @@ def test_contrast_ratio_matches_wcag() -> None:
 def test_cli_lint(scratch: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["lint", "--dir", str(TEMPLATES)])
-    assert ok.exit_code == 0 and "templates ok: 14 email, 14 sms, 14 letter" in ok.output
+    assert ok.exit_code == 0 and "templates ok: 18 email, 16 sms, 18 letter" in ok.output
     (scratch / "sms" / "career_statement_35.txt").write_text(
         "{% extends 'sms/_layout.txt' %}", encoding="utf-8"
     )

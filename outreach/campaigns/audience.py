@@ -5,7 +5,10 @@
   are left out, so a monthly campaign does not repeat itself; people excluded or deferred earlier
   (no contact point then, pressure cap) get their chance again.
 - A follow-up step reaches those of the previous step who did not react within its wait (for
-  example no human open of the e-mail after 7 days), unless a stop condition ended their journey.
+  example no human open of the e-mail after 7 days), unless a reaction in `stop_when` ended their
+  journey. Those whose journey ended otherwise — an outcome event, or leaving the segment — stay in
+  the audience: the channel policy excludes them with the reason (`stopped_outcome`,
+  `left_segment`), so the step's report says why they were not followed up.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, Select, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from outreach.campaigns.definition import Campaign, Step
-from outreach.models import CampaignRun, Message, MessageEngagement, SegmentMembership
+from outreach.models import CampaignRun, Message, MessageEngagement
 from outreach.segments.history import members_on
 
 REACHED = ("queued", "sending", "sent", "ambiguous", "holdout")
@@ -64,10 +67,10 @@ def _reacted(message_id: ColumnElement[int], reactions: list[str]) -> ColumnElem
 
 
 def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetime) -> Select:
-    """Those sent the previous step at least `wait` ago who did not react, and whom nothing stops.
+    """Those sent the previous step at least `wait` ago who did not react, and whom no reaction stops.
 
-    Stop conditions look at every message of the wave (a click on the first e-mail stops the letter
-    two steps later); `left_segment` drops those no longer members of the campaign's segment.
+    Reaction stops look at every message of the wave (a click on the first e-mail stops the letter
+    two steps later). Outcome and segment stops are the policy's (see `outreach.delivery.policy`).
     """
     previous = aliased(Message)
     audience = select(previous.person_id).where(
@@ -78,23 +81,13 @@ def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetim
     )
     if step.unless:
         audience = audience.where(~_reacted(previous.id, list(step.unless)))
-    stops = [s for s in campaign.stop_when if s != "left_segment"]
+    stops = [s for s in campaign.stop_when if s in REACTIONS]
     if stops:
         wave = aliased(Message)
         audience = audience.where(
             ~exists(
                 select(wave.id).where(
                     wave.run_id == run_id, wave.person_id == previous.person_id, _reacted(wave.id, stops)
-                )
-            )
-        )
-    if "left_segment" in campaign.stop_when:
-        audience = audience.where(
-            exists(
-                select(SegmentMembership.id).where(
-                    SegmentMembership.segment == campaign.segment,
-                    SegmentMembership.person_id == previous.person_id,
-                    SegmentMembership.left_on.is_(None),
                 )
             )
         )

@@ -4,6 +4,11 @@ A campaign is a journey for one segment: a first step, then follow-ups that reac
 react to the previous step after a wait ("no open after 7 days: SMS; still nothing after 14 days:
 letter"), and stop conditions that end the journey for a person who clicked, replied or left the
 segment.
+
+Two stops hold **by default** for every follow-up step, because a reminder sent after the person has
+acted is wrong, not merely useless: an outcome event (`outreach outcomes import`: claim filed,
+survivor's pension claimed...) since the wave's date, and leaving the campaign's segment. An author
+opts out of one only in writing, with the reason (`opt_out_of_stops: {left_segment: "..."}`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from typing import Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from outreach.models import OUTCOMES
 from outreach.vocabulary import JOURNEYS
 
 Channel = Literal["email", "sms", "letter"]
 Reaction = Literal["delivered", "opened", "clicked", "replied", "responded"]
-StopCondition = Literal["clicked", "replied", "responded", "left_segment"]
+StopCondition = Literal["clicked", "replied", "responded", "left_segment", "outcome"]
+DefaultStop = Literal[("outcome", "left_segment", *OUTCOMES)]  # type: ignore[valid-type]
+"""What `opt_out_of_stops` may name: every outcome, one outcome, or leaving the segment."""
 Journey = Literal[JOURNEYS]  # type: ignore[valid-type]
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
 DURATION = re.compile(r"^(\d+)\s*(d|h|w)$")
@@ -109,7 +117,37 @@ class Campaign(Strict):
     journey_gap: str | None = "14d"
     holdout: float = Field(default=0.0, ge=0, le=0.5)
     stop_when: list[StopCondition] = Field(default_factory=lambda: ["clicked", "replied", "responded"])
+    """Reactions that end the journey; `outcome` and `left_segment` hold whether listed or not."""
+    opt_out_of_stops: dict[DefaultStop, str] = Field(default_factory=dict)
+    """Default stops this campaign does without, each with the reason (reviewed like any change)."""
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("opt_out_of_stops")
+    @classmethod
+    def _reasons_are_written(cls, value: dict[str, str]) -> dict[str, str]:
+        for stop, reason in value.items():
+            if len(reason.strip()) < 10:
+                raise ValueError(f"opting out of the '{stop}' stop needs its reason, in a sentence")
+        return value
+
+    @model_validator(mode="after")
+    def _stops_agree(self) -> Campaign:
+        both = {"outcome", "left_segment"} & set(self.stop_when) & set(self.opt_out_of_stops)
+        if both:
+            raise ValueError(f"'{sorted(both)[0]}' is both in stop_when and in opt_out_of_stops: keep one")
+        return self
+
+    @property
+    def stop_outcomes(self) -> frozenset[str]:
+        """The outcome events that end a person's journey in this campaign (all, by default)."""
+        if "outcome" in self.opt_out_of_stops:
+            return frozenset()
+        return frozenset(o for o in OUTCOMES if o not in self.opt_out_of_stops)
+
+    @property
+    def stops_on_leaving_segment(self) -> bool:
+        """Whether leaving the campaign's segment ends the journey (yes, by default)."""
+        return "left_segment" not in self.opt_out_of_stops
 
     @field_validator("journey_gap")
     @classmethod

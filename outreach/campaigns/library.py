@@ -49,6 +49,7 @@ class CampaignLibrary:
             Arm("main", 1.0, self._templates(step, step.template)),
         )
         gap = parse_duration(campaign.journey_gap) if campaign.journey_gap else None
+        follow_up = step.after is not None
         return StepSpec(
             campaign=campaign.name,
             step=step.name,
@@ -58,6 +59,10 @@ class CampaignLibrary:
                 mandatory=step.mandatory or campaign.pressure_class == "mandatory",
                 prefer_letter_for_fragile=step.fragile_gets_letter,
                 journey_gap=gap if gap and gap > timedelta(0) else None,
+                stop_outcomes=campaign.stop_outcomes if follow_up else frozenset(),
+                stop_unless_member_of=(
+                    campaign.segment if follow_up and campaign.stops_on_leaving_segment else None
+                ),
             ),
             arms=arms,
             holdout_share=campaign.holdout,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from outreach.delivery.bulk import among
 from outreach.delivery.policy import PersonFacts, PressureLimits
-from outreach.models import CampaignRun, Message, OptOut, Person, Suppression
+from outreach.models import CampaignRun, Message, OptOut, OutcomeEvent, Person, SegmentMembership, Suppression
 
 CONTACT_STATUSES = ("queued", "sending", "sent", "ambiguous")
 """Messages that count as a contact for pressure: sent, or about to be."""
@@ -127,6 +127,22 @@ def load_facts(
         ).all()
     )
 
+    wave_date = select(CampaignRun.as_of).where(CampaignRun.id == run_id).scalar_subquery()
+    outcomes: dict[str, set[str]] = defaultdict(set)
+    for person_id, outcome in connection.execute(
+        select(OutcomeEvent.person_id, OutcomeEvent.outcome).where(
+            among(connection, OutcomeEvent.person_id, person_ids), OutcomeEvent.occurred_on >= wave_date
+        )
+    ):
+        outcomes[person_id].add(outcome)
+    segments: dict[str, set[str]] = defaultdict(set)
+    for person_id, segment in connection.execute(
+        select(SegmentMembership.person_id, SegmentMembership.segment).where(
+            among(connection, SegmentMembership.person_id, person_ids), SegmentMembership.left_on.is_(None)
+        )
+    ):
+        segments[person_id].add(segment)
+
     facts = {}
     for message_id, person_id in chunk:
         row = people.get(person_id)
@@ -154,5 +170,7 @@ def load_facts(
             suppressed=suppressed,
             recent_contacts=recent.get(person_id, {}),
             last_journey_contact=last_journey.get(person_id),
+            outcomes=frozenset(outcomes[person_id]) if person_id in outcomes else NOTHING,
+            segments=frozenset(segments[person_id]) if person_id in segments else NOTHING,
         )
     return facts

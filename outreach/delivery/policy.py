@@ -4,6 +4,9 @@ The order of the checks is the fund's order of priorities, and every branch ends
 with a reason code, so nobody of an audience disappears without a trace:
 
 1. **Nobody contacts the dead**: a deceased person is excluded (`deceased`).
+   **A journey the person has completed ends**: at a follow-up step, someone with an outcome the
+   campaign stops on since the wave's date (claim filed, survivor's pension claimed...) is excluded
+   (`stopped_outcome`), and so is someone who left the campaign's segment (`left_segment`).
 2. **A "no" always wins**: an opt-out of every channel excludes (`opted_out`); an opt-out of one
    channel removes that channel.
 3. **Reachability**: a channel needs a usable contact point that is not suppressed (a hard bounce,
@@ -45,6 +48,10 @@ class PersonFacts:
     suppressed: frozenset[str] = frozenset()
     recent_contacts: dict[str, int] = field(default_factory=dict)
     last_journey_contact: datetime | None = None
+    outcomes: frozenset[str] = frozenset()
+    """Outcome events of the person since the wave's date (`outreach outcomes import`)."""
+    segments: frozenset[str] = frozenset()
+    """The segments the person is a member of, as of their latest refresh."""
 
     @property
     def fragile(self) -> bool:
@@ -63,6 +70,10 @@ class StepPolicy:
     mandatory: bool = False
     prefer_letter_for_fragile: bool = True
     journey_gap: timedelta | None = None
+    stop_outcomes: frozenset[str] = frozenset()
+    """Outcomes that end the journey before this step (a follow-up: the campaign's stops)."""
+    stop_unless_member_of: str | None = None
+    """The segment one must still be in to get this step (a follow-up: the campaign's segment)."""
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.channels if c not in CHANNELS]
@@ -102,6 +113,10 @@ def decide(person: PersonFacts, step: StepPolicy, limits: PressureLimits, now: d
     """Choose the channel for `person` at `step` (see the module docstring for the order)."""
     if person.status == "deceased":
         return Decision("excluded", "deceased")
+    if person.outcomes & step.stop_outcomes:
+        return Decision("excluded", "stopped_outcome")
+    if step.stop_unless_member_of is not None and step.stop_unless_member_of not in person.segments:
+        return Decision("excluded", "left_segment")
     if "all" in person.opted_out:
         return Decision("excluded", "opted_out")
 
