@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach.campaigns.library import CampaignLibrary, load_campaigns
+from outreach.campaigns.library import CampaignErrors, CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
 from outreach.emulator.config import EmulatorConfig
 from outreach.emulator.running import EmulatorHandle, running_emulator
@@ -126,3 +126,27 @@ def test_an_as_of_date_before_a_closure_does_not_halt_the_letter_batch(
     }
     manifest = next((tmp_path / "drop").glob("*.csv")).read_text(encoding="utf-8")
     assert "P00002" in manifest and "P00003" in manifest
+
+
+def test_campaigns_validate_refuses_a_template_reading_values_its_journey_does_not_supply(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "welcome_complaint.yaml").write_text(
+        "name: welcome_complaint\n"
+        "description: Bienvenue à la retraite\n"
+        "journey: follow_retirement\n"
+        "segment: new_retirees\n"
+        "steps:\n"
+        "  - name: first_contact\n"
+        "    channels: [letter]\n"
+        "    template: complaint_acknowledgement\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CampaignErrors) as error:
+        load_campaigns(folder)
+    message = str(error.value)
+    assert "welcome_complaint.yaml, line 8" in message
+    assert "letter template 'complaint_acknowledgement_fragile' reads extra.complaint_opened_on" in message
+    assert "follow_retirement journey does not supply" in message
