@@ -128,6 +128,21 @@ def test_an_as_of_date_before_a_closure_does_not_halt_the_letter_batch(
     assert "P00002" in manifest and "P00003" in manifest
 
 
+def test_the_acknowledgement_says_how_the_complaint_was_received(
+    engine: Engine, runner: CampaignRunner, emulator: EmulatorHandle
+) -> None:
+    load(engine, [person(4, BORN, mobile_phone=None)])
+    add_complaints(
+        engine, complaint("REC-2026-0000505", "P00004", date(2026, 11, 25), received_by="france_services")
+    )
+    runner.run_step(
+        "complaint_follow_up", "acknowledgement", date(2026, 11, 26), now=datetime(2026, 11, 26, 9)
+    )
+    (email,) = [m["text"] for m in emulator.messages()["sendgrid"]]
+    assert "réclamation du 25 novembre 2026, transmise dans un espace France Services, enregistrée" in email
+    assert "REC-2026-0000505" in email
+
+
 def test_campaigns_validate_refuses_a_template_reading_values_its_journey_does_not_supply(
     tmp_path: Path,
 ) -> None:

@@ -106,8 +106,8 @@ class Composer:
         self.as_of = as_of
         self.links_for = links_for
         self.categories = categories
-        self.extra: dict[int, dict[str, Any]] = {}
-        """The `extra` template values of each message, by message id (a journey's own values)."""
+        self.extra: dict[str, dict[str, Any]] = {}
+        """The `extra` template values of each message of the step, by person (one message each)."""
 
     def __call__(self, message: ClaimedMessage, person: Mapping[str, Any]) -> OutgoingMessage:
         reference = f"CO-{message.key}"
@@ -117,7 +117,7 @@ class Composer:
             as_of=self.as_of,
             links=links,
             reference=reference,
-            extra=self.extra.get(message.id),
+            extra=self.extra.get(message.person_id),
         )
         common = {"message_key": message.key, "person_id": message.person_id, "channel": message.channel}
         if message.channel == "email":
@@ -386,7 +386,7 @@ class CampaignRunner:
                 .values(status="done", finished_at=utcnow())
             )
 
-    def _complaint_extra(self, run_id: int, step: str) -> dict[int, dict[str, Any]]:
+    def _complaint_extra(self, run_id: int, step: str) -> dict[str, dict[str, Any]]:
         """The values of the complaint each message of the step carries (linked when it was planned)."""
         with self.engine.connect() as connection:
             return complaints.complaint_extra(connection, run_id, step)

@@ -9,7 +9,7 @@ the complaint it is about, right after its row is planned and before any decisio
   the previous step's message of the same wave;
 - a planned message left without a complaint (the complaint was closed, or erased, in between) is
   excluded with the reason `no_complaint`, in the open, rather than rendered without its values;
-- the template values `extra.complaint_*` are then read from the linked complaint, by message id.
+- the template values `extra.complaint_*` are then read from the linked complaint of each message.
 
 So a variable the journey promises (`EXTRA_BY_JOURNEY`) can never be missing for one of its audience;
 `campaigns validate` checks that a campaign's templates read only what its journey promises.
@@ -89,22 +89,24 @@ def link_step(connection: Connection, campaign: Campaign, step: Step, run_id: in
     ).rowcount
 
 
-def complaint_extra(connection: Connection, run_id: int, step: str) -> dict[int, dict[str, Any]]:
-    """The `extra` values of each message of the step, by message id, from the complaint it carries."""
+def complaint_extra(connection: Connection, run_id: int, step: str) -> dict[str, dict[str, Any]]:
+    """The `extra` values of each message of the step, by person (a step has one message per person),
+    from the complaint the message carries."""
     rows = connection.execute(
         select(
-            ComplaintMessage.message_id,
+            Message.person_id,
             Complaint.complaint_id,
             Complaint.opened_on,
             Complaint.received_by,
             Complaint.closed_on,
         )
+        .select_from(ComplaintMessage)
         .join(Complaint, Complaint.complaint_id == ComplaintMessage.complaint_id)
         .join(Message, Message.id == ComplaintMessage.message_id)
         .where(Message.run_id == run_id, Message.step == step)
     ).all()
     return {
-        row.message_id: {
+        row.person_id: {
             "complaint_reference": row.complaint_id,
             "complaint_opened_on": row.opened_on,
             "complaint_received_by": COMPLAINT_CHANNELS.get(row.received_by or "", ""),
