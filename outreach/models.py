@@ -130,7 +130,10 @@ class Complaint(Base):
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     subject: Mapped[str] = mapped_column(String(40))
-    received_by: Mapped[str | None] = mapped_column(String(16))
+    received_by: Mapped[str | None] = mapped_column(String(16), doc="how it reached us (COMPLAINT_CHANNELS)")
+    outcome: Mapped[str | None] = mapped_column(
+        String(24), doc="the answer given at closure (COMPLAINT_OUTCOMES)"
+    )
 
 
 class ImportRun(Base):
@@ -280,6 +283,23 @@ class Message(Base):
         # Signed links carry the message id: on SQLite, AUTOINCREMENT so that the id of a deleted
         # (erased, purged) message is never given to another person's (PostgreSQL never reuses one).
         {"sqlite_autoincrement": True},
+    )
+
+
+class ComplaintMessage(Base):
+    """Which complaint a message is about: the complaint journey's messages are per complaint.
+
+    Messages stay unique per (run, step, person) — the guard against sending twice — and this link
+    says which complaint each complaint message carries. An acknowledgement is due for every complaint
+    without a link to a reached acknowledgement, so a person's second complaint is acknowledged too,
+    and the template's `extra.complaint_*` values are read from the linked complaint, never guessed.
+    """
+
+    __tablename__ = "complaint_messages"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(
+        ForeignKey("complaints.complaint_id", ondelete="CASCADE"), index=True
     )
 
 

@@ -4,6 +4,10 @@
   `new_members_only`, people already contacted (or held out) by an earlier wave of the same campaign
   are left out, so a monthly campaign does not repeat itself; people excluded or deferred earlier
   (no contact point then, pressure cap) get their chance again.
+- The complaint journey is per complaint, not per person: its first step reaches members with a
+  complaint open on the run's date that no earlier message of the campaign's first step carried
+  (`waiting_complaints`), so a person's second complaint is acknowledged like the first; its
+  follow-ups reach only those whose complaint (the one the previous message carried) is still open.
 - A follow-up step reaches those of the previous step who did not react within its wait (for
   example no human open of the e-mail after 7 days), unless a reaction in `stop_when` ended their
   journey. Those whose journey ended otherwise — an outcome event, or leaving the segment — stay in
@@ -19,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from outreach.campaigns.definition import Campaign, Step
-from outreach.models import CampaignRun, Message, MessageEngagement
+from outreach.models import CampaignRun, Complaint, ComplaintMessage, Message, MessageEngagement
 from outreach.segments.history import members_on
 
 REACHED = ("queued", "sending", "sent", "ambiguous", "holdout")
@@ -30,6 +34,9 @@ def first_step_audience(connection: Connection, campaign: Campaign, run_id: int,
     """Members of the campaign's segment on `as_of` (the segment must have been refreshed by then)."""
     members = members_on(connection, campaign.segment, as_of).order_by(None).subquery()
     audience = select(members.c.person_id)
+    if campaign.journey == "complaint":
+        waiting = waiting_complaints(campaign, run_id, as_of).subquery()
+        return audience.where(members.c.person_id.in_(select(waiting.c.person_id)))
     if not campaign.new_members_only:
         return audience
     earlier = (
@@ -45,6 +52,38 @@ def first_step_audience(connection: Connection, campaign: Campaign, run_id: int,
         )
     )
     return audience.where(~exists(earlier))
+
+
+def open_on(day: date) -> ColumnElement[bool]:
+    """The complaint was received on or before `day` and not closed by then (as the segments read it)."""
+    return (Complaint.opened_on <= day) & or_(Complaint.closed_on.is_(None), Complaint.closed_on > day)
+
+
+def waiting_complaints(campaign: Campaign, run_id: int, as_of: date) -> Select:
+    """Complaints open on `as_of` that the campaign's first step has still to carry (`complaint_id`,
+    `person_id`, `opened_on`).
+
+    With `new_members_only`, a complaint that a message of the first step of an earlier real wave
+    already reached (sent, queued, held out...) is done; one whose message was excluded or deferred gets
+    its chance again. Without it, every open complaint is carried again by each wave.
+    """
+    waiting = select(Complaint.complaint_id, Complaint.person_id, Complaint.opened_on).where(open_on(as_of))
+    if not campaign.new_members_only:
+        return waiting
+    carried = (
+        select(ComplaintMessage.message_id)
+        .join(Message, Message.id == ComplaintMessage.message_id)
+        .join(CampaignRun, CampaignRun.id == Message.run_id)
+        .where(
+            ComplaintMessage.complaint_id == Complaint.complaint_id,
+            CampaignRun.campaign == campaign.name,
+            CampaignRun.dry_run.is_(False),
+            CampaignRun.id != run_id,
+            Message.step == campaign.steps[0].name,
+            Message.status.in_(REACHED),
+        )
+    )
+    return waiting.where(~exists(carried))
 
 
 REACTIONS = {
@@ -91,4 +130,11 @@ def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetim
                 )
             )
         )
+    if campaign.journey == "complaint":
+        still_open = (
+            select(ComplaintMessage.message_id)
+            .join(Complaint, Complaint.complaint_id == ComplaintMessage.complaint_id)
+            .where(ComplaintMessage.message_id == previous.id, open_on(now.date()))
+        )
+        audience = audience.where(exists(still_open))
     return audience

@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from outreach.campaigns.definition import Campaign, Step, parse_duration
+from outreach.complaints.journey import EXTRA_BY_JOURNEY
 from outreach.config import PROJECT_ROOT
 from outreach.delivery.pipeline import Arm, StepSpec
 from outreach.delivery.policy import StepPolicy
 from outreach.errors import ConfigurationError
+from outreach.rendering.lint import extra_reads
 from outreach.rendering.renderer import Renderer
 from outreach.segments.definition import Engagement
 from outreach.segments.library import SegmentLibrary, load_library, references, walk
@@ -131,11 +133,39 @@ def load_campaigns(
                             f"{where}, line {lines[('steps', index, 'template')]}: step '{step.name}' "
                             f"has no {channel} template '{name}' (see `outreach templates lint`)"
                         )
+        problems += [
+            f"{where}, line {line}: {problem}" for line, problem in _extra_problems(campaign, lines, renderer)
+        ]
         campaigns[campaign.name] = campaign
     problems += _engagement_problems(segments, campaigns)
     if problems:
         raise CampaignErrors("\n".join(problems))
     return CampaignLibrary(campaigns, segments, renderer)
+
+
+def _extra_problems(campaign: Campaign, lines: dict, renderer: Renderer) -> list[tuple[int, str]]:  # type: ignore[type-arg]
+    """Each template a step may send (fragile variants included) reads only the `extra` values the
+    campaign's journey supplies for every message: otherwise the step would halt at its first message."""
+    supplied = EXTRA_BY_JOURNEY.get(campaign.journey, frozenset())
+    problems = []
+    for index, step in enumerate(campaign.steps):
+        for name in {step.template, *(v.template for v in step.variants)}:
+            for channel in step.channels:
+                for template in (name, f"{name}_fragile"):
+                    if not renderer.has(channel, template):
+                        continue
+                    missing = sorted(extra_reads(renderer, channel, template) - supplied)
+                    if missing:
+                        fields = ", ".join(f"extra.{field}" for field in missing)
+                        problems.append(
+                            (
+                                lines[("steps", index, "template")],
+                                f"step '{step.name}': {channel} template '{template}' reads {fields}, "
+                                f"which the {campaign.journey} journey does not supply "
+                                f"(supplied: {', '.join(sorted(supplied)) or 'none'}): use another template",
+                            )
+                        )
+    return problems
 
 
 def _used_segments(segments: SegmentLibrary, campaigns: dict[str, Campaign]) -> set[str]:

@@ -25,12 +25,13 @@ from outreach.campaigns.audience import first_step_audience, follow_up_audience
 from outreach.campaigns.library import CampaignLibrary
 from outreach.channels.base import Channel, OutgoingMessage
 from outreach.clock import utcnow
+from outreach.complaints import journey as complaints
 from outreach.config import var_dir
 from outreach.db import advisory_lock
 from outreach.delivery import leases, pipeline
 from outreach.delivery.pipeline import ClaimedMessage, SendSummary, StepSpec
 from outreach.delivery.policy import PressureLimits
-from outreach.models import CampaignRun, Complaint, Message, Person
+from outreach.models import CampaignRun, Message, Person
 from outreach.rendering.context import person_context
 from outreach.rendering.errors import RenderError, TemplateError
 from outreach.rendering.letter_pdf import LetterBatch
@@ -106,6 +107,7 @@ class Composer:
         self.links_for = links_for
         self.categories = categories
         self.extra: dict[str, dict[str, Any]] = {}
+        """The `extra` template values of each message of the step, by person (one message each)."""
 
     def __call__(self, message: ClaimedMessage, person: Mapping[str, Any]) -> OutgoingMessage:
         reference = f"CO-{message.key}"
@@ -234,6 +236,9 @@ class CampaignRunner:
             else:
                 audience = follow_up_audience(campaign, step, report.run_id, prepared.clock())
         report.new_in_audience = pipeline.plan(self.engine, report.run_id, spec, audience)
+        if campaign.journey == "complaint":
+            with self.engine.begin() as connection:
+                complaints.link_step(connection, campaign, step, report.run_id, as_of)
         report.decisions = pipeline.decide_step(
             self.engine, report.run_id, spec, self.limits, prepared.clock()
         )
@@ -382,22 +387,9 @@ class CampaignRunner:
             )
 
     def _complaint_extra(self, run_id: int, step: str) -> dict[str, dict[str, Any]]:
-        """Each complainant's open complaint (the most recent), for the complaint templates."""
+        """The values of the complaint each message of the step carries (linked when it was planned)."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(Complaint.person_id, Complaint.complaint_id, Complaint.opened_on)
-                .where(
-                    Complaint.closed_on.is_(None),
-                    Complaint.person_id.in_(
-                        select(Message.person_id).where(Message.run_id == run_id, Message.step == step)
-                    ),
-                )
-                .order_by(Complaint.opened_on)
-            ).all()
-        return {
-            person_id: {"complaint_reference": complaint_id, "complaint_opened_on": opened_on}
-            for person_id, complaint_id, opened_on in rows
-        }
+            return complaints.complaint_extra(connection, run_id, step)
 
     def rehearse(self, prepared: PreparedStep) -> None:
         """Render every queued message of a dry run (nothing is sent); keep a few as previews."""

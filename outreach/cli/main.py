@@ -13,6 +13,7 @@ import click
 import typer
 
 from outreach.cli import campaigns as campaign_commands
+from outreach.cli import complaints as complaints_commands
 from outreach.cli import db as db_commands
 from outreach.cli import emulator as emulator_commands
 from outreach.cli import exports as export_commands
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(emulator_commands.app, name="emulator")
 app.add_typer(population_commands.app, name="population")
+app.add_typer(complaints_commands.app, name="complaints")
 app.add_typer(templates_commands.app, name="templates")
 app.add_typer(segments_commands.app, name="segments")
 app.add_typer(tracking_commands.app, name="tracking")

@@ -63,6 +63,8 @@ PERSON_FIELDS = (
 EXTRA_FIELDS = {
     "complaint_reference": "the complaint's number, as given to the person (complaint journey)",
     "complaint_opened_on": "the date the complaint was received (complaint journey)",
+    "complaint_received_by": "how it reached us, ready to print: 'par téléphone' (complaint journey)",
+    "complaint_closed_on": "the date the complaint was closed, or None while open (complaint journey)",
 }
 """Campaign-specific values a template may read as `extra.NAME`; the campaign step must supply them."""
 

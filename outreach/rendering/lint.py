@@ -90,6 +90,34 @@ def _imported_names(tree: nodes.Template) -> set[str]:
     return names
 
 
+CHANNEL_PATHS = {
+    "email": ("mail", (".txt", ".html")),
+    "sms": ("sms", (".txt",)),
+    "letter": ("letter", (".html",)),
+}
+
+
+def extra_reads(renderer: Renderer, channel: str, name: str) -> set[str]:
+    """The `extra.NAME` values message `name` reads on `channel`, through every file it extends,
+    includes or imports: what the campaign step sending it must supply for each of its audience."""
+    folder, suffixes = CHANNEL_PATHS[channel]
+    environment = renderer.environment
+    pending, seen, reads = [f"{folder}/{name}{suffix}" for suffix in suffixes], set(), set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            source, _, _ = environment.loader.get_source(environment, path)  # type: ignore[union-attr]
+            tree = environment.parse(source, path)
+        except (TemplateSyntaxError, RenderError, OSError):
+            continue  # the lint of that file says what is wrong with it
+        reads.update(attribute for root, attribute, _ in _attribute_reads(tree) if root == "extra")
+        pending.extend(p for p in meta.find_referenced_templates(tree) if p)
+    return reads
+
+
 def lint_file(renderer: Renderer, path: str) -> list[Problem]:
     """Syntax, variables and literal links of one template file (`mail/x.html`, ...)."""
     environment = renderer.environment

@@ -13,6 +13,8 @@ from typing import Any
 SAMPLE_EXTRA: dict[str, Any] = {
     "complaint_reference": "REC-2026-0004817",
     "complaint_opened_on": date(2026, 11, 3),
+    "complaint_received_by": "dans un espace France Services",
+    "complaint_closed_on": date(2026, 11, 24),
 }
 """Values for `extra` fields (see `context.EXTRA_FIELDS`), as a campaign step would pass them."""
 
