@@ -69,6 +69,7 @@ def load_facts(
                 Person.preferred_channel,
                 Person.digital_profile,
                 Person.fragility_flags,
+                Person.address_invalid_on,
             ).where(among(connection, Person.person_id, person_ids))
         )
     }
@@ -154,5 +155,6 @@ def load_facts(
             suppressed=suppressed,
             recent_contacts=recent.get(person_id, {}),
             last_journey_contact=last_journey.get(person_id),
+            address_invalid=row.address_invalid_on is not None,
         )
     return facts
