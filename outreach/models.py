@@ -81,6 +81,12 @@ class Person(Base):
         doc="Sorted, ';'-separated flags; '' when none (never NULL, so SQL stays simple).",
     )
     preferred_channel: Mapped[str | None] = mapped_column(String(8))
+    address_invalid_on: Mapped[date | None] = mapped_column(
+        Date,
+        doc="When a letter to the current address came back (returned letters); the address is kept, "
+        "and a different address in a later import clears the mark.",
+    )
+    address_invalid_reason: Mapped[str | None] = mapped_column(String(16), doc="the return's reason code")
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
 
@@ -368,6 +374,39 @@ class DeliveryEvent(Base):
         CheckConstraint(_in("event", EVENT_TYPES), name="event"),
         CheckConstraint("bounce IS NULL OR bounce IN ('hard', 'soft')", name="bounce"),
         Index("ix_delivery_events_message_id_event", "message_id", "event"),
+    )
+
+
+RETURN_REASONS = ("npai", "unknown", "incomplete", "refused", "deceased")
+"""Why La Poste returned a letter (plis non distribués): n'habite pas à l'adresse indiquée, destinataire
+inconnu, adresse incomplète, refusé, décédé."""
+RETURN_ACTIONS = ("address_invalid", "review")
+"""What a return did: marked the address invalid, or waits for an operator ("décédé" is never applied)."""
+
+
+class LetterReturn(Base):
+    """A letter that came back to the fund (one per letter), as the print house's return file says.
+
+    A return is the letter's hard bounce: it is also stored as a `delivery_events` row. "Décédé" returns
+    are kept for an operator's review (`action` = 'review', `reviewed_at` empty until then): a death is
+    never recorded on a person from a postal return.
+    """
+
+    __tablename__ = "letter_returns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id", ondelete="CASCADE"), index=True)
+    returned_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(128))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint(_in("reason", RETURN_REASONS), name="reason"),
+        CheckConstraint(_in("action", RETURN_ACTIONS), name="action"),
     )
 
 

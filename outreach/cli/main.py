@@ -17,6 +17,7 @@ from outreach.cli import complaints as complaints_commands
 from outreach.cli import db as db_commands
 from outreach.cli import emulator as emulator_commands
 from outreach.cli import exports as export_commands
+from outreach.cli import letters as letter_commands
 from outreach.cli import population as population_commands
 from outreach.cli import privacy as privacy_commands
 from outreach.cli import reports as report_commands
@@ -43,6 +44,7 @@ app.add_typer(segments_commands.app, name="segments")
 app.add_typer(tracking_commands.app, name="tracking")
 app.add_typer(campaign_commands.app, name="campaigns")
 app.add_typer(export_commands.app, name="export")
+app.add_typer(letter_commands.app, name="letters")
 app.add_typer(report_commands.outcomes_app, name="outcomes")
 app.command("report")(report_commands.report_command)
 app.command("audit")(privacy_commands.audit_command)

@@ -69,6 +69,7 @@ def load_facts(
                 Person.preferred_channel,
                 Person.digital_profile,
                 Person.fragility_flags,
+                Person.address_invalid_on,
             ).where(among(connection, Person.person_id, person_ids))
         )
     }
@@ -172,5 +173,6 @@ def load_facts(
             last_journey_contact=last_journey.get(person_id),
             outcomes=frozenset(outcomes[person_id]) if person_id in outcomes else NOTHING,
             segments=frozenset(segments[person_id]) if person_id in segments else NOTHING,
+            address_invalid=row.address_invalid_on is not None,
         )
     return facts

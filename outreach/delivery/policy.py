@@ -13,6 +13,10 @@ with a reason code, so nobody of an audience disappears without a trace:
    a spam report or a STOP suppresses it): e-mail address, French mobile, complete postal address.
    When the step's channels are all impossible, the person is excluded with the first channel's
    reason (e.g. `no_email`, `email_suppressed`, `opted_out_email`).
+   A postal address a letter came back from (a returned letter, the letter's hard bounce) is marked
+   invalid: no letter goes there. The person then gets another of the step's channels, with the
+   reason `address_invalid` where the letter would have been chosen, or is excluded with
+   `address_invalid` when the step has no other channel they can be reached on.
 4. **Fragility**: people who are fragile or not at ease with digital tools get a letter (with the
    phone-appointment offer of the `fragile` variant) rather than only a link, when a letter is
    possible; otherwise they keep the `fragile` variant on the channel they can be reached on.
@@ -52,6 +56,8 @@ class PersonFacts:
     """Outcome events of the person since the wave's date (`outreach outcomes import`)."""
     segments: frozenset[str] = frozenset()
     """The segments the person is a member of, as of their latest refresh."""
+    address_invalid: bool = False
+    """A letter to the current address came back (see `outreach.letters.returns`)."""
 
     @property
     def fragile(self) -> bool:
@@ -104,6 +110,8 @@ def _impossible_reason(person: PersonFacts, channel: str) -> str | None:
         return f"opted_out_{channel}"
     if not person.reachable(channel):
         return {"email": "no_email", "sms": "no_mobile", "letter": "no_address"}[channel]
+    if channel == "letter" and person.address_invalid:
+        return "address_invalid"
     if channel in person.suppressed:
         return f"{channel}_suppressed"
     return None
@@ -120,14 +128,22 @@ def decide(person: PersonFacts, step: StepPolicy, limits: PressureLimits, now: d
     if "all" in person.opted_out:
         return Decision("excluded", "opted_out")
 
-    possible = [c for c in step.channels if _impossible_reason(person, c) is None]
+    impossible = {c: _impossible_reason(person, c) for c in step.channels}
+    possible = [c for c in step.channels if impossible[c] is None]
     if not possible:
-        return Decision("excluded", _impossible_reason(person, step.channels[0]) or "unreachable")
+        if "address_invalid" in impossible.values():
+            return Decision("excluded", "address_invalid")
+        return Decision("excluded", impossible[step.channels[0]] or "unreachable")
 
     variant = "fragile" if person.fragile else "standard"
     ordered = sorted(possible, key=lambda c: _rank(person, step, c))
+    # The letter this person would have been sent, had its address not come back, is replaced.
+    displaced = impossible.get("letter") == "address_invalid" and _rank(person, step, "letter") < _rank(
+        person, step, ordered[0]
+    )
     if step.mandatory:
-        return Decision("queued", _reason(person, step, ordered[0]), ordered[0], variant)
+        reason = "address_invalid" if displaced else _reason(person, step, ordered[0])
+        return Decision("queued", reason, ordered[0], variant)
     if (
         step.journey_gap is not None
         and person.last_journey_contact is not None
@@ -136,7 +152,10 @@ def decide(person: PersonFacts, step: StepPolicy, limits: PressureLimits, now: d
         return Decision("deferred", "journey_gap")
     for rank, channel in enumerate(ordered):
         if person.recent_contacts.get(channel, 0) < limits.caps.get(channel, 1_000_000):
-            reason = _reason(person, step, channel) if rank == 0 else "pressure_fallback"
+            if rank > 0:
+                reason = "pressure_fallback"
+            else:
+                reason = "address_invalid" if displaced else _reason(person, step, channel)
             return Decision("queued", reason, channel, variant)
     return Decision("deferred", "pressure_cap")
 

@@ -187,6 +187,7 @@ def _run(
     opt_outs: list[dict[str, str]] = []
 
     def flush(connection: Any) -> None:
+        store.clear_moved_addresses(connection, people)
         created, updated = store.upsert_people(connection, people)
         store.add_opt_outs(connection, opt_outs)
         summary.created += created

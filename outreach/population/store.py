@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.models import Complaint, OptOut, Person
@@ -17,6 +17,16 @@ from outreach.population.columns import PERSON_FIELDS
 
 PERSON_TABLE = Person.__table__
 _UPDATABLE = [c for c in PERSON_FIELDS if c != "person_id"]
+ADDRESS_FIELDS = (
+    "address_complement",
+    "address_building",
+    "address_street",
+    "address_locality",
+    "postal_code",
+    "city",
+    "country",
+)
+"""The postal address: a letter returned from it marks it invalid until a different one arrives."""
 
 
 def _insert(connection: Connection, table: Any) -> Any:
@@ -46,6 +56,31 @@ def upsert_people(connection: Connection, rows: Sequence[dict[str, Any]]) -> tup
     updates["updated_at"] = func.current_timestamp()
     connection.execute(statement.on_conflict_do_update(index_elements=["person_id"], set_=updates), rows)
     return len(rows) - len(before), len(before)
+
+
+def clear_moved_addresses(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Clear the invalid-address mark (a returned letter) of people whose row brings another address.
+
+    Called by the import before `upsert_people` overwrites the address: the same address keeps its
+    mark, a different one is a new chance for letters. Returns how many marks were cleared.
+    """
+    incoming = {r["person_id"]: tuple(r[name] for name in ADDRESS_FIELDS) for r in rows}
+    moved: list[str] = []
+    ids = list(incoming)
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        marked = connection.execute(
+            select(Person.person_id, *(Person.__table__.c[name] for name in ADDRESS_FIELDS)).where(
+                Person.person_id.in_(ids[start : start + 900]), Person.address_invalid_on.is_not(None)
+            )
+        )
+        moved.extend(row[0] for row in marked if tuple(row[1:]) != incoming[row[0]])
+    if moved:
+        connection.execute(
+            update(Person)
+            .where(Person.person_id.in_(moved))
+            .values(address_invalid_on=None, address_invalid_reason=None)
+        )
+    return len(moved)
 
 
 def add_opt_outs(connection: Connection, rows: Iterable[dict[str, str]]) -> None:

@@ -5,9 +5,11 @@ targeted every message row (the whole audience of the step, contacted or not); e
 holdout by status; pending still planned, queued or sending; sent accepted by the provider (letters:
 handed to the printer); failed refused or ambiguous; delivered, opened (human opens only), clicked,
 bounced, opted out (unsubscribed) from the folded engagement facts; responded = replied or answered a
-letter. Breakdowns use the same measures, grouped by journey, wording variant (fragile or standard),
-A/B arm, age band on the wave's date, and segment membership on the wave's date (a person in two
-segments counts in both). Waves purged by retention count from their kept aggregates (all of the
+letter. Nobody reports a letter's delivery: a letter counts as delivered once handed to the printer
+and while La Poste has not returned it (a returned letter is a bounce, and its message `failed`).
+Breakdowns use the same measures, grouped by journey, wording variant (fragile or standard), A/B arm,
+age band on the wave's date, and segment membership on the wave's date (a person in two segments
+counts in both). Waves purged by retention count from their kept aggregates (all of the
 above but the segment breakdown, which needs the people).
 """
 
@@ -47,7 +49,9 @@ def measures() -> list[ColumnElement[int]]:
         _count_if(status.in_(("planned", "queued", "sending"))).label("pending"),
         _count_if(status == "sent").label("sent"),
         _count_if(status.in_(("failed", "ambiguous"))).label("failed"),
-        func.count(e.delivered_at).label("delivered"),
+        _count_if(
+            or_(e.delivered_at.is_not(None), and_(MESSAGES.c.channel == "letter", status == "sent"))
+        ).label("delivered"),
         func.count(e.first_open_at).label("opened"),
         func.count(e.first_click_at).label("clicked"),
         _count_if(or_(e.replied_at.is_not(None), e.responded_at.is_not(None))).label("responded"),

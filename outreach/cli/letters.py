@@ -1,0 +1,68 @@
+"""`outreach letters returns ...`: letters that La Poste brought back (plis non distribués)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from outreach import migrate
+from outreach.cli.output import print_json
+from outreach.config import var_dir
+from outreach.db import default_engine
+from outreach.letters.returns import import_returns, pending_reviews
+
+EXIT_ROWS_REJECTED = 5
+
+app = typer.Typer(help="Postal letters after they leave.", no_args_is_help=True)
+returns_app = typer.Typer(help="Returned letters (plis non distribués).", no_args_is_help=True)
+app.add_typer(returns_app, name="returns")
+
+
+@returns_app.command("import")
+def import_command(
+    file: Path = typer.Argument(
+        ..., help="The return file: UTF-8 CSV with reference (CO-m…), returned_on and reason columns."
+    ),
+    report: Path | None = typer.Option(None, help="Where to list rejected rows (default: var/imports/)."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
+) -> None:
+    """Import returned letters: each marks its address invalid, as a hard bounce of the letter.
+
+    "Décédé" returns are listed for an operator (`outreach letters returns review`), never applied.
+    Exit code 0: done; 5: done, but some rows were rejected (see the report); 3: the file cannot be
+    used and nothing was written.
+    """
+    engine = default_engine()
+    migrate.require_current(engine)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    report = report or var_dir() / "imports" / f"{file.stem}-{stamp}.returns-report.csv"
+    summary = import_returns(engine, file, report)
+    typer.echo(
+        f"imported {summary.imported} returned letters ({summary.addresses_invalidated} addresses marked "
+        f"invalid, {summary.for_review} for review, {summary.already_known} already known); "
+        f"{summary.rejected} rows rejected; report: {summary.report}"
+    )
+    if as_json:
+        print_json(summary.as_dict())
+    if summary.rejected:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+@returns_app.command("review")
+def review_command(
+    as_json: bool = typer.Option(False, "--json", help="One JSON line per return."),
+) -> None:
+    """List the "décédé" returns waiting for an operator: check the death before recording it."""
+    engine = default_engine()
+    migrate.require_current(engine)
+    with engine.connect() as connection:
+        pending = pending_reviews(connection)
+    for item in pending:
+        if as_json:
+            print_json(item)
+        else:
+            typer.echo(f"{item['reference']}  {item['person_id']}  returned {item['returned_on']}  (décédé)")
+    if not as_json:
+        typer.echo(f"{len(pending)} returned letter(s) marked 'décédé' waiting for review")

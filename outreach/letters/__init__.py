@@ -1,0 +1,1 @@
+"""Postal letters after they leave: what comes back from La Poste."""
