@@ -16,7 +16,12 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach import migrate
+from outreach.campaigns.library import CampaignLibrary, load_campaigns
+from outreach.campaigns.runner import CampaignRunner
 from outreach.db import make_engine, throwaway_postgres_database
+from outreach.emulator.config import EmulatorConfig
+from outreach.emulator.running import EmulatorHandle, running_emulator
+from tests.emulated import emulated_channels
 
 # Prefect's test server: its own home (a shared one gets "database is locked" under load), no telemetry.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="outreach-prefect-"))
@@ -97,3 +102,26 @@ def flow_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[E
     engine.dispose()
     default_engine.cache_clear()
     runtime.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorHandle]:
+    """The provider emulator, for a module's campaign runs (no events: tests post their own)."""
+    with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def library() -> CampaignLibrary:
+    """The shipped campaigns, segments and templates."""
+    return load_campaigns()
+
+
+@pytest.fixture
+def runner(
+    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
+) -> CampaignRunner:
+    """A campaign runner on the test's database, sending through the emulator with the real SDKs."""
+    emulator.reset()
+    channels = emulated_channels(emulator, library.renderer, tmp_path)
+    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
-from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.running import EmulatorHandle, running_emulator
+from outreach.emulator.running import EmulatorHandle
 from outreach.models import Message
-from tests.emulated import emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)  # a Thursday
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris: every send window is open
 BORN_NOVEMBER_1991 = date(1991, 11, 14)  # turns 35 this month: in career_statement_35
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=3, events=False)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def library() -> CampaignLibrary:
-    return load_campaigns()
-
-
-@pytest.fixture
-def runner(
-    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
-) -> CampaignRunner:
-    emulator.reset()
-    channels = emulated_channels(emulator, library.renderer, tmp_path)
-    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
 def statuses(engine: Engine) -> dict[str, tuple[str, str | None, str | None, str | None]]:

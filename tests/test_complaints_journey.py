@@ -8,43 +8,20 @@ complaints open *today*, not at the as-of date of the run).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach.campaigns.library import CampaignErrors, CampaignLibrary, load_campaigns
+from outreach.campaigns.library import CampaignErrors, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.running import EmulatorHandle, running_emulator
+from outreach.emulator.running import EmulatorHandle
 from outreach.models import ComplaintMessage, Message
 from outreach.population.store import upsert_complaints
-from tests.emulated import emulated_channels
 from tests.people import load, person
 
 BORN = date(1958, 3, 14)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def library() -> CampaignLibrary:
-    return load_campaigns()
-
-
-@pytest.fixture
-def runner(
-    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
-) -> CampaignRunner:
-    emulator.reset()
-    channels = emulated_channels(emulator, library.renderer, tmp_path)
-    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
 def complaint(reference: str, person_id: str, opened: date, closed: date | None = None, **more: str) -> dict:

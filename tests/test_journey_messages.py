@@ -4,43 +4,17 @@ retirement replaces the invalidity pension without a claim) — through `run_ste
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
-from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
-from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.running import EmulatorHandle, running_emulator
+from outreach.emulator.running import EmulatorHandle
 from outreach.models import CampaignRun, Message
-from tests.emulated import emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris: every window is open
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=7, events=False)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def library() -> CampaignLibrary:
-    return load_campaigns()
-
-
-@pytest.fixture
-def runner(
-    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
-) -> CampaignRunner:
-    emulator.reset()
-    channels = emulated_channels(emulator, library.renderer, tmp_path)
-    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
 def reached(engine: Engine, campaign: str) -> dict[str, str]:

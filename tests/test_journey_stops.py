@@ -3,7 +3,6 @@ step's rows say why (`stopped_outcome`, `left_segment`), on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,42 +11,18 @@ from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from outreach.campaigns.definition import Campaign
-from outreach.campaigns.library import CampaignLibrary, load_campaigns
 from outreach.campaigns.runner import CampaignRunner
 from outreach.cli.main import app
 from outreach.db import default_engine
-from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import Message, OutcomeEvent, Person
 from outreach.segments.history import refresh
 from outreach.yamlfiles import ConfigFileError, load_model
-from tests.emulated import emulated_channels
 from tests.people import load, person
 
 AS_OF = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris, a Thursday: every window is open
 LATER = datetime(2026, 12, 8, 9, 30)  # 12 days on, a Tuesday: after the 10-day wait
 BORN_AUGUST_1964 = date(1964, 8, 10)  # legal age 62 y 9 m on 10 May 2027: 5 months ahead
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=5, events=False)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def library() -> CampaignLibrary:
-    return load_campaigns()
-
-
-@pytest.fixture
-def runner(
-    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
-) -> CampaignRunner:
-    emulator.reset()
-    channels = emulated_channels(emulator, library.renderer, tmp_path)
-    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
 def rows(engine: Engine, step: str) -> dict[str, tuple[str, str | None]]:

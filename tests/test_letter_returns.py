@@ -22,42 +22,19 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from outreach.campaigns.library import CampaignLibrary, load_campaigns
+from outreach.campaigns.library import CampaignLibrary
 from outreach.campaigns.runner import CampaignRunner
 from outreach.cli.main import app
 from outreach.db import default_engine
 from outreach.delivery.policy import PersonFacts, PressureLimits, StepPolicy, decide
-from outreach.emulator.config import EmulatorConfig
-from outreach.emulator.running import EmulatorHandle, running_emulator
 from outreach.models import AuditEntry, DeliveryEvent, LetterReturn, Message, MessageEngagement, Person
 from outreach.reports.build import build_report
-from tests.emulated import emulated_channels
 from tests.population_files import person_row, write_extract
 
 AS_OF = date(2026, 11, 26)  # a Thursday
 NOW = datetime(2026, 11, 26, 9, 30)  # 10:30 in Paris: every send window is open
 WELCOME_AS_OF = date(2026, 12, 1)  # a Tuesday
 WELCOME_NOW = datetime(2026, 12, 1, 9, 30)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(EmulatorConfig(seed=7, events=False)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def library() -> CampaignLibrary:
-    return load_campaigns()
-
-
-@pytest.fixture
-def runner(
-    engine: Engine, library: CampaignLibrary, emulator: EmulatorHandle, tmp_path: Path
-) -> CampaignRunner:
-    emulator.reset()
-    channels = emulated_channels(emulator, library.renderer, tmp_path)
-    return CampaignRunner(engine, library, channels, previews_dir=tmp_path / "previews")
 
 
 @pytest.fixture
