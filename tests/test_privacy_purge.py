@@ -196,3 +196,19 @@ def test_the_purge_runs_every_night_from_its_deployment() -> None:
     [nightly] = [d for d in deployments(load_campaigns()) if d.name == "chaque-nuit"]
     schedule = nightly.schedules[0].schedule
     assert (nightly.flow_name, schedule.cron, schedule.timezone) == ("purge", "30 3 * * *", "Europe/Paris")
+
+
+def test_letters_of_a_purged_wave_still_count_as_delivered(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fragile people get a letter; a letter handed to the printer and not returned counts as delivered
+    monkeypatch.setenv("OUTREACH_VAR_DIR", str(tmp_path / "var"))
+    load(engine, [person(i, date(1989, 1, 9), fragility_flags="aah") for i in range(8)])
+    runner = outbox_runner(engine, load_campaigns(), tmp_path)
+    old = runner.run_step(CAMPAIGN, "first_contact", OLD, now=datetime(OLD.year, OLD.month, OLD.day, 9))
+    before = _funnel(engine, old.run_id)["first_contact"]
+    assert before["sent"] > 0 and before["delivered"] == before["sent"]
+
+    purge(engine, RetentionPolicy(), now=TODAY)
+
+    assert _funnel(engine, old.run_id)["first_contact"] == before

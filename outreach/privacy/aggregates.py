@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, case, func, insert, literal, or_, select, text
 
 from outreach.models import Message, MessageAggregate, MessageEngagement, Person
-from outreach.reports.funnel import age_band
+from outreach.reports.funnel import age_band, delivered
 
 MESSAGES = Message.__table__
 ENGAGEMENT = MessageEngagement.__table__
@@ -33,7 +33,7 @@ def aggregate_run(connection: Connection, run_id: int, as_of: date, now: datetim
         *(MESSAGES.c[name] for name in DIMENSIONS),
         age_band(as_of).label("age_band"),
         func.count().label("messages"),
-        func.count(e.delivered_at).label("delivered"),
+        func.coalesce(func.sum(case((delivered(), 1), else_=0)), 0).label("delivered"),
         func.count(e.first_open_at).label("opened"),
         func.count(e.first_click_at).label("clicked"),
         func.coalesce(func.sum(case((responded, 1), else_=0)), 0).label("responded"),

@@ -19,7 +19,7 @@ from outreach.models import MessageAggregate
 from outreach.reports.model import FUNNEL_MEASURES, NONE, ReasonCount
 
 AGGREGATES = MessageAggregate.__table__
-STATUS_MEASURE = {"planned": "pending", "queued": "pending", "sending": "pending", "ambiguous": "failed"}
+STATUS_MEASURE = {"planned": "pending", "queued": "pending", "sending": "pending", "ambiguous": "pending"}
 """Message statuses the funnel counts under another name (the others are measures themselves)."""
 ENGAGEMENT_MEASURES = ("delivered", "opened", "clicked", "responded", "bounced", "opted_out")
 

@@ -2,8 +2,9 @@
 
 Definitions (one message = one person at one step of one wave):
 targeted every message row (the whole audience of the step, contacted or not); excluded / deferred /
-holdout by status; pending still planned, queued or sending; sent accepted by the provider (letters:
-handed to the printer); failed refused or ambiguous; delivered, opened (human opens only), clicked,
+holdout by status; pending still planned, queued, sending or ambiguous (in doubt after a timeout or a
+crash: the next run settles it as sent or queued); sent accepted by the provider (letters: handed to
+the printer); failed refused for good; delivered, opened (human opens only), clicked,
 bounced, opted out (unsubscribed) from the folded engagement facts; responded = replied or answered a
 letter. Nobody reports a letter's delivery: a letter counts as delivered once handed to the printer
 and while La Poste has not returned it (a returned letter is a bounce, and its message `failed`).
@@ -38,6 +39,14 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def delivered() -> ColumnElement[bool]:
+    """A message reached its person: a delivery event, or a letter handed over and not returned."""
+    return or_(
+        ENGAGEMENT.c.delivered_at.is_not(None),
+        and_(MESSAGES.c.channel == "letter", MESSAGES.c.status == "sent"),
+    )
+
+
 def measures() -> list[ColumnElement[int]]:
     """The funnel's aggregate columns, labelled with `FUNNEL_MEASURES`, over messages ⟕ engagement."""
     status, e = MESSAGES.c.status, ENGAGEMENT.c
@@ -46,12 +55,10 @@ def measures() -> list[ColumnElement[int]]:
         _count_if(status == "excluded").label("excluded"),
         _count_if(status == "deferred").label("deferred"),
         _count_if(status == "holdout").label("holdout"),
-        _count_if(status.in_(("planned", "queued", "sending"))).label("pending"),
+        _count_if(status.in_(("planned", "queued", "sending", "ambiguous"))).label("pending"),
         _count_if(status == "sent").label("sent"),
-        _count_if(status.in_(("failed", "ambiguous"))).label("failed"),
-        _count_if(
-            or_(e.delivered_at.is_not(None), and_(MESSAGES.c.channel == "letter", status == "sent"))
-        ).label("delivered"),
+        _count_if(status == "failed").label("failed"),
+        _count_if(delivered()).label("delivered"),
         func.count(e.first_open_at).label("opened"),
         func.count(e.first_click_at).label("clicked"),
         _count_if(or_(e.replied_at.is_not(None), e.responded_at.is_not(None))).label("responded"),
