@@ -13,6 +13,7 @@ from datetime import datetime
 from prefect import serve
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron, Interval
@@ -31,6 +32,10 @@ PROVIDER_LIMITS = {
 }
 """Global limits shared by every worker: name -> (messages per second, burst)."""
 
+ONE_DISPATCHER = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+"""Dispatcher runs never overlap: a run due while the previous one still works is cancelled at once
+(the next one, five minutes later, picks up whatever is still due), so slow runs cannot pile up."""
+
 
 def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
     """Every deployment the operators see in the UI."""
@@ -38,7 +43,11 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
         dispatch_due_campaigns.to_deployment(
             name="toutes-les-5-minutes",
             schedules=[Interval(300, timezone=TIMEZONE)],
-            description="Lance les étapes dues : premiers envois planifiés, relances arrivées à échéance.",
+            concurrency_limit=ONE_DISPATCHER,
+            description=(
+                "Lance les étapes dues : premiers envois planifiés, relances arrivées à échéance. Une "
+                "seule exécution à la fois : celle qui arrive pendant qu'une autre tourne est annulée."
+            ),
             tags=["dispatch"],
         ),
         refresh_segments.to_deployment(
