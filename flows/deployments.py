@@ -19,6 +19,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron, Interval
 
 from flows.campaigns import dispatch_due_campaigns, refresh_segments, run_campaign
+from flows.forms import PURGE_FIELDS, label, run_campaign_form
 from flows.privacy import purge_expired
 from flows.reports import campaign_report, export_partner_list
 from flows.tracking import ingest_events
@@ -62,11 +63,26 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             description="Rejoue les événements mis de côté pendant une panne ; recalcule les affinités.",
             tags=["tracking"],
         ),
-        purge_expired.to_deployment(
-            name="chaque-nuit",
-            schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
-            description="Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes.",
-            tags=["privacy"],
+        label(
+            purge_expired.to_deployment(
+                name="chaque-nuit",
+                schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
+                parameters={"dry_run": False},
+                description=(
+                    "Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes."
+                ),
+                tags=["privacy"],
+            ),
+            PURGE_FIELDS,
+        ),
+        label(
+            purge_expired.to_deployment(
+                name="manuel",
+                parameters={"dry_run": True},
+                description="Purge lancée à la main : à blanc par défaut (compte sans rien supprimer).",
+                tags=["privacy"],
+            ),
+            PURGE_FIELDS,
         ),
         export_partner_list.to_deployment(
             name="manuel",
@@ -79,11 +95,14 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             description="Le bilan d'une campagne : entonnoir, délais, satisfaction, coût, effet mesuré.",
             tags=["reports"],
         ),
-        run_campaign.to_deployment(
-            name="manuel",
-            parameters={"dry_run": True},
-            description="Lancer une étape de n'importe quelle campagne (répétition par défaut).",
-            tags=["campaign"],
+        run_campaign_form(
+            run_campaign.to_deployment(
+                name="manuel",
+                parameters={"dry_run": True},
+                description="Lancer une étape de n'importe quelle campagne (répétition par défaut).",
+                tags=["campaign"],
+            ),
+            library,
         ),
     ]
     now = datetime.now(PARIS)
@@ -96,11 +115,15 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             else "Sans planification : lancement manuel."
         )
         listed.append(
-            run_campaign.to_deployment(
-                name=campaign.name.replace("_", "-"),
-                parameters={"campaign": campaign.name, "dry_run": True},
-                description=f"{campaign.description.strip()}\n\n{timing}",
-                tags=["campaign", campaign.journey],
+            run_campaign_form(
+                run_campaign.to_deployment(
+                    name=campaign.name.replace("_", "-"),
+                    parameters={"campaign": campaign.name, "dry_run": True},
+                    description=f"{campaign.description.strip()}\n\n{timing}",
+                    tags=["campaign", campaign.journey],
+                ),
+                library,
+                campaign,
             )
         )
     return listed

@@ -188,3 +188,34 @@ def test_a_run_outside_the_windows_says_what_waits_and_schedules_the_rest(
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["manuel"]))
         )
     assert len([r for r in resumes if r.name.startswith("reprise-career-statement-35")]) == 1  # one resume
+
+
+def test_the_forms_speak_french_and_offer_the_campaigns_of_the_files(
+    prefect_server: None, engine: Engine
+) -> None:
+    library = runtime().library
+    for deployment in deployments(library):
+        deployment.apply()
+    with get_client(sync_client=True) as client:
+        flows_by_id = {f.id: f.name for f in client.read_flows()}
+        listed = {(flows_by_id[d.flow_id], d.name): d for d in client.read_deployments()}
+        manual = listed[("run-campaign", "manuel")]
+        form = manual.parameter_openapi_schema["properties"]
+        assert form["dry_run"]["title"] == "Répétition (rien n'est envoyé)"
+        assert all(field["title"] != name and field["description"] for name, field in form.items())
+        assert set(form["campaign"]["enum"]) == set(library.campaigns)
+        assert "sms_reminder" in form["step"]["anyOf"][0]["enum"]
+        assert form["now"]["title"].startswith("Horloge simulée")
+        career = listed[("run-campaign", "career-statement-35")].parameter_openapi_schema["properties"]
+        assert career["step"]["anyOf"][0]["enum"] == sorted(
+            step.name for step in library.get("career_statement_35").steps
+        )
+        with pytest.raises(
+            Exception, match="campagne_inconnue"
+        ):  # the server refuses a name not in the files
+            client.create_flow_run_from_deployment(manual.id, parameters={"campaign": "campagne_inconnue"})
+
+        assert listed[("purge", "manuel")].parameters == {"dry_run": True}  # a manual purge only counts
+        assert listed[("purge", "chaque-nuit")].parameters == {"dry_run": False}
+        purge_form = listed[("purge", "manuel")].parameter_openapi_schema["properties"]
+        assert purge_form["dry_run"]["title"] == "Purge à blanc (rien n'est supprimé)"
