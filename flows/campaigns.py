@@ -262,10 +262,11 @@ def _run_step(
     report = finish_step(campaign, step, as_of, wave, False)
     if report.sending is None:  # the chunks' reports stay in their tasks: carry what they saw closed
         report.sending = SendSummary(waiting=openings)
-    sentences = waiting_sentences(report, limit)
     resume_at = None if limit is not None else min(window_openings(report).values(), default=None)
-    if resume_at is not None:
-        _schedule_resume(campaign, step, as_of, wave, resume_at, parallel, on_task_workers, now is not None)
+    resumed = resume_at is not None and _schedule_resume(
+        campaign, step, as_of, wave, resume_at, parallel, on_task_workers, now is not None
+    )
+    sentences = waiting_sentences(report, limit, resumed)
     final = "Envoi terminé" + (" pour l'instant : " + " ; ".join(sentences) if sentences else "")
     update_progress_artifact(progress, 100.0, description=final)
     create_table_artifact(
@@ -293,13 +294,13 @@ def _schedule_resume(
     parallel: int,
     on_task_workers: bool,
     simulated: bool,
-) -> None:
+) -> bool:
     """Schedule a run of the same step and wave when the first closed window opens, visible in the UI.
 
     Only a run that sent everything it could does this: a `limit` trial is never resumed by itself, and a
     refused approval leaves nothing queued. One resume per wave, step and opening (idempotency key), however
     many runs (the dispatcher's every 5 minutes) see the same closed window. A simulation (`now` given)
-    resumes on the simulated clock, at the opening.
+    resumes on the simulated clock, at the opening. False if there is no deployment to schedule.
     """
     logger = get_run_logger()
     parameters: dict[str, Any] = {
@@ -333,8 +334,9 @@ def _schedule_resume(
             wave,
             at.isoformat(),
         )
-        return
+        return False
     logger.info("resume of %s/%s wave %s scheduled at %s (flow run %s)", campaign, step, wave, at, resumed.id)
+    return True
 
 
 @flow(name="dispatch-due-campaigns")

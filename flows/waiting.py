@@ -35,17 +35,23 @@ def window_openings(report: StepReport) -> dict[str, datetime]:
     return {channel: opens[channel] for channel in queued_by_channel(report) if channel in opens}
 
 
-def waiting_sentences(report: StepReport, limit: int | None) -> list[str]:
+def waiting_sentences(report: StepReport, limit: int | None, resumed: bool) -> list[str]:
     """One French sentence per thing still waiting, e.g. '57 e-mails attendront lundi 7 décembre à 07h00
-    (fenêtre d'envoi fermée)'. Counts only, never a person."""
+    (fenêtre d'envoi fermée)'; `resumed` says whether a resume run is scheduled at the opening. Counts
+    only, never a person."""
     sentences = []
     openings = window_openings(report)
     for channel, count in sorted(queued_by_channel(report).items()):
         verb = "attendra" if count == 1 else "attendront"
         if channel in openings:
+            then = (
+                "une reprise est planifiée à l'ouverture"
+                if resumed
+                else "aucune reprise n'a pu être planifiée : relancez l'étape à cette heure-là"
+            )
             sentences.append(
                 f"{_noun(channel, count)} {verb} {french_datetime(openings[channel])} "
-                "(fenêtre d'envoi fermée) : une reprise est planifiée à cette heure-là"
+                f"(fenêtre d'envoi fermée) : {then}"
             )
         elif limit is not None:
             sentences.append(

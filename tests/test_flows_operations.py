@@ -173,6 +173,7 @@ def test_a_run_outside_the_windows_says_what_waits_and_schedules_the_rest(
         )
     summary = artifacts["career-statement-35-first-contact-run-summary"].description
     assert "e-mails attendront jeudi 26 novembre 2026 à 07h00" in summary
+    assert "(fenêtre d'envoi fermée) : une reprise est planifiée à l'ouverture" in summary
     progress = artifacts["career-statement-35-first-contact-run-progress"]
     assert float(progress.data) == 100.0 and "attendront" in progress.description
     [resume] = [r for r in resumes if r.name.startswith("reprise-career-statement-35-first-contact")]
