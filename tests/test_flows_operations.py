@@ -25,6 +25,7 @@ from prefect.states import Cancelled, Pending
 from sqlalchemy import Engine, func, select
 
 import flows.campaigns
+import flows.runtime
 import tests.test_flows as flow_fixtures
 from flows.campaigns import dispatch_due_campaigns, run_campaign
 from flows.deployments import deployments
@@ -220,3 +221,18 @@ def test_the_forms_speak_french_and_offer_the_campaigns_of_the_files(
         assert listed[("purge", "chaque-nuit")].parameters == {"dry_run": False}
         purge_form = listed[("purge", "manuel")].parameter_openapi_schema["properties"]
         assert purge_form["dry_run"]["title"] == "Purge à blanc (rien n'est supprimé)"
+
+
+def test_the_flows_runtime_is_rebuilt_when_a_configuration_file_changes(
+    flow_database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`outreach serve` runs for weeks: a template fixed by the communication team must be read again."""
+    watched = tmp_path / "home"
+    for folder in ("campaigns", "segments", "templates"):
+        shutil.copytree(TEMPLATES.parent / folder, watched / folder)
+    monkeypatch.setattr(flows.runtime, "PROJECT_ROOT", watched)
+    first = runtime()
+    assert runtime() is first  # built once while nothing changes
+    mail = watched / "templates" / "mail" / "career_statement_35.html"
+    mail.write_text(mail.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert runtime() is not first
