@@ -13,11 +13,13 @@ from datetime import datetime
 from prefect import serve
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron, Interval
 
 from flows.campaigns import dispatch_due_campaigns, refresh_segments, run_campaign
+from flows.forms import PURGE_FIELDS, label, run_campaign_form
 from flows.privacy import purge_expired
 from flows.reports import campaign_report, export_partner_list
 from flows.tracking import ingest_events
@@ -31,6 +33,10 @@ PROVIDER_LIMITS = {
 }
 """Global limits shared by every worker: name -> (messages per second, burst)."""
 
+ONE_DISPATCHER = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+"""Dispatcher runs never overlap: a run due while the previous one still works is cancelled at once
+(the next one, five minutes later, picks up whatever is still due), so slow runs cannot pile up."""
+
 
 def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
     """Every deployment the operators see in the UI."""
@@ -38,7 +44,11 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
         dispatch_due_campaigns.to_deployment(
             name="toutes-les-5-minutes",
             schedules=[Interval(300, timezone=TIMEZONE)],
-            description="Lance les étapes dues : premiers envois planifiés, relances arrivées à échéance.",
+            concurrency_limit=ONE_DISPATCHER,
+            description=(
+                "Lance les étapes dues : premiers envois planifiés, relances arrivées à échéance. Une "
+                "seule exécution à la fois : celle qui arrive pendant qu'une autre tourne est annulée."
+            ),
             tags=["dispatch"],
         ),
         refresh_segments.to_deployment(
@@ -53,11 +63,26 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             description="Rejoue les événements mis de côté pendant une panne ; recalcule les affinités.",
             tags=["tracking"],
         ),
-        purge_expired.to_deployment(
-            name="chaque-nuit",
-            schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
-            description="Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes.",
-            tags=["privacy"],
+        label(
+            purge_expired.to_deployment(
+                name="chaque-nuit",
+                schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
+                parameters={"dry_run": False},
+                description=(
+                    "Efface ce qui a passé sa durée de conservation (retention.yaml), garde les comptes."
+                ),
+                tags=["privacy"],
+            ),
+            PURGE_FIELDS,
+        ),
+        label(
+            purge_expired.to_deployment(
+                name="manuel",
+                parameters={"dry_run": True},
+                description="Purge lancée à la main : à blanc par défaut (compte sans rien supprimer).",
+                tags=["privacy"],
+            ),
+            PURGE_FIELDS,
         ),
         export_partner_list.to_deployment(
             name="manuel",
@@ -70,11 +95,14 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             description="Le bilan d'une campagne : entonnoir, délais, satisfaction, coût, effet mesuré.",
             tags=["reports"],
         ),
-        run_campaign.to_deployment(
-            name="manuel",
-            parameters={"dry_run": True},
-            description="Lancer une étape de n'importe quelle campagne (répétition par défaut).",
-            tags=["campaign"],
+        run_campaign_form(
+            run_campaign.to_deployment(
+                name="manuel",
+                parameters={"dry_run": True},
+                description="Lancer une étape de n'importe quelle campagne (répétition par défaut).",
+                tags=["campaign"],
+            ),
+            library,
         ),
     ]
     now = datetime.now(PARIS)
@@ -87,11 +115,15 @@ def deployments(library: CampaignLibrary) -> list[RunnerDeployment]:
             else "Sans planification : lancement manuel."
         )
         listed.append(
-            run_campaign.to_deployment(
-                name=campaign.name.replace("_", "-"),
-                parameters={"campaign": campaign.name, "dry_run": True},
-                description=f"{campaign.description.strip()}\n\n{timing}",
-                tags=["campaign", campaign.journey],
+            run_campaign_form(
+                run_campaign.to_deployment(
+                    name=campaign.name.replace("_", "-"),
+                    parameters={"campaign": campaign.name, "dry_run": True},
+                    description=f"{campaign.description.strip()}\n\n{timing}",
+                    tags=["campaign", campaign.journey],
+                ),
+                library,
+                campaign,
             )
         )
     return listed

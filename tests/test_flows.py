@@ -206,6 +206,7 @@ def test_every_flow_is_deployed_with_its_schedule(prefect_server: None, engine: 
         ("refresh-segments", "chaque-matin"),
         ("ingest-events", "toutes-les-10-minutes"),
         ("purge", "chaque-nuit"),
+        ("purge", "manuel"),
         ("run-campaign", "manuel"),
         ("export-partner-list", "manuel"),
         ("campaign-report", "manuel"),
