@@ -77,7 +77,7 @@ def renderer() -> Renderer:
 def test_every_sms_template_renders_within_its_limit(renderer: Renderer, person: dict) -> None:
     context = person_context(person, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA)
     names = renderer.names("sms")
-    assert len(names) == 14
+    assert names and all(f"{name}_fragile" in names for name in names if not name.endswith("_fragile"))
     for name in names:
         sms = renderer.sms(name, context)
         assert sms.body.startswith("Carsat Centre-Ouest : ")
