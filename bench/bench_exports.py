@@ -59,12 +59,13 @@ PROFILES = [
         segments=SEGMENTS, legal_basis="Mission de service public (article 6.1.e du RGPD), banc d'essai.",
         columns=["person_id", "civility", "first_name", "last_name", "age_band", "address", "postal_code",
                  "city", "phone", "segment", "journey"],
-        filters={"departements": ["86"]},
+        territory=["86"], filters={"departements": ["86"]},
     ),
     PartnerProfile(
         name="bench_pseudonymised", partner="France Travail Nouvelle-Aquitaine", description="banc d'essai",
         segments=SEGMENTS, legal_basis="Mission de service public (article 6.1.e du RGPD), banc d'essai.",
         columns=["pseudonym", "age_band", "postal_code", "segment", "fragile"], pseudonymise=True,
+        territory=["86"],  # every bench person lives in Poitiers
     ),
 ]  # fmt: skip
 

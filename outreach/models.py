@@ -81,6 +81,11 @@ class Person(Base):
         doc="Sorted, ';'-separated flags; '' when none (never NULL, so SQL stays simple).",
     )
     preferred_channel: Mapped[str | None] = mapped_column(String(8))
+    legal_representative: Mapped[str | None] = mapped_column(
+        String(48),
+        doc="'ORGANISATION:measure' (e.g. 'UDAF87:tutelle') when a guardianship organisation represents "
+        "the person (outreach.population.representation); the only fact that lets an export reach them.",
+    )
     address_invalid_on: Mapped[date | None] = mapped_column(
         Date,
         doc="When a letter to the current address came back (returned letters); the address is kept, "

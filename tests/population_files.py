@@ -34,6 +34,7 @@ def person_row(person_id: str, **values: str) -> dict[str, str]:
         "fragility_flags": "",
         "preferred_channel": "",
         "opt_out_channels": "",
+        "legal_representative": "",
     }
     unknown = set(values) - set(row)
     assert not unknown, f"not extract columns: {unknown}"

@@ -43,6 +43,7 @@ filters:
 {filters}
 format: {format}
 pseudonymise: {pseudonymise}
+territory: {territory}
 """
 
 
@@ -51,13 +52,21 @@ def write_profile(
     name: str = "fs_vienne",
     columns: str = "[person_id, last_name, age_band, postal_code, segment, fragile]",
     filters: str = '  departements: ["86"]',
+    territory: str = '["86"]',
     format: str = "csv",
     pseudonymise: str = "false",
 ) -> Path:
     folder.mkdir(exist_ok=True)
     path = folder / f"{name}.yaml"
     path.write_text(
-        PROFILE.format(name=name, columns=columns, filters=filters, format=format, pseudonymise=pseudonymise),
+        PROFILE.format(
+            name=name,
+            columns=columns,
+            filters=filters,
+            territory=territory,
+            format=format,
+            pseudonymise=pseudonymise,
+        ),
         encoding="utf-8",
     )
     return path
@@ -172,7 +181,11 @@ def test_the_territory_filter_keeps_only_listed_postcodes(
 ) -> None:
     folder = tmp_path / "partners"
     write_profile(
-        folder, name="ccas_limoges", filters='  postcodes: ["87000", "87100"]', columns="[person_id, city]"
+        folder,
+        name="ccas_limoges",
+        filters='  postcodes: ["87000", "87100"]',
+        territory='["87"]',
+        columns="[person_id, city]",
     )
     rows = read_csv(export(population, library, folder, "ccas_limoges", tmp_path / "out").path)
     assert rows == [{"identifiant": "P00004", "commune": "Limoges"}]
@@ -314,5 +327,5 @@ def test_a_profile_whose_key_is_missing_is_refused(library: SegmentLibrary, tmp_
     write_profile(folder)
     with (folder / "fs_vienne.yaml").open("a", encoding="utf-8") as profile:
         profile.write("encrypt_for: absent.pem\n")
-    with pytest.raises(ConfigFileError, match=r"fs_vienne.yaml, line 11: cannot read a PEM public key"):
+    with pytest.raises(ConfigFileError, match=r"fs_vienne.yaml, line 12: cannot read a PEM public key"):
         load_profile("fs_vienne", library, folder)

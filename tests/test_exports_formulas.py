@@ -52,6 +52,7 @@ segments: [pre_retirees]
 columns: [person_id, civility, first_name, last_name, birth_date, birth_year, address, postal_code, city,
           phone, email, segment]
 legal_basis: Mission de service public (article 6.1.e du RGPD), convention d'action sociale.
+territory: ["86"]
 format: {format}
 """
 FORMULA_ELEMENT = re.compile(r"<(?:\w+:)?f[\s>/]")

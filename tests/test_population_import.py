@@ -256,3 +256,47 @@ def test_a_header_with_a_misnamed_column_still_names_it(sqlite_engine: Engine, t
     source = write_extract(tmp_path / "extract.csv", [person_row("P1")], columns=columns)
     with pytest.raises(InputFileError, match=r"missing column\(s\) email; unexpected column\(s\) courriel"):
         import_population(sqlite_engine, source, tmp_path / "report.csv", today=TODAY)
+
+
+def test_a_legal_representative_is_stored_normalised_and_an_unusable_one_only_warns(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An unreadable measure keeps the person, leaves the measure out, and never repeats the value."""
+    rows = [
+        person_row("1500387000001", legal_representative="udaf87 : Curatelle_Renforcee"),
+        person_row("1500387000002", legal_representative="UDAF87:habilitation_familiale"),
+        person_row("1500387000003", legal_representative="Mme Lefèvre, sa fille"),
+        person_row("1500387000004", legal_representative="UDAF87:curatelle simple"),
+        person_row("1500387000005", legal_representative="U:tutelle"),
+        person_row("1500387000006"),
+    ]
+    summary = run_import(engine, tmp_path, rows)
+
+    assert (summary.imported, summary.rejected, summary.warnings) == (6, 0, 3)
+    stored = people(engine)
+    assert stored["1500387000001"].legal_representative == "UDAF87:curatelle_renforcee"
+    assert stored["1500387000002"].legal_representative == "UDAF87:habilitation_familiale"
+    for person_id in ("1500387000003", "1500387000004", "1500387000005", "1500387000006"):
+        assert stored[person_id].legal_representative is None
+    warned = report_rows(tmp_path)
+    assert [(r["person_id"], r["outcome"], r["field"]) for r in warned] == [
+        ("1500387000003", "warning", "legal_representative"),
+        ("1500387000004", "warning", "legal_representative"),
+        ("1500387000005", "warning", "legal_representative"),
+    ]
+    assert "must be ORGANISATION:MEASURE" in warned[0]["reason"]
+    assert "measure must be one of tutelle, curatelle" in warned[1]["reason"]
+    assert "organisation id" in warned[2]["reason"]
+    report = (tmp_path / "report.csv").read_text(encoding="utf-8")
+    assert "Lefèvre" not in report and "curatelle simple" not in report and "U:" not in report
+    assert all(reason.startswith("legal_representative: ") for reason in summary.warnings_by_reason)
+
+
+def test_an_extract_without_the_legal_representative_column_still_imports(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Extracts made before the column existed: nobody is represented, so no organisation gets them."""
+    columns = tuple(c for c in CSV_COLUMNS if c != "legal_representative")
+    summary = run_import(engine, tmp_path, [person_row("1500387000001")], columns=columns)
+    assert (summary.imported, summary.rejected, summary.warnings) == (1, 0, 0)
+    assert people(engine)["1500387000001"].legal_representative is None

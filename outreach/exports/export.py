@@ -141,6 +141,7 @@ def export_partner_list(
                 "sha256": checksum,
                 "bytes": partial.stat().st_size,
                 "segments": _segment_versions(connection, profile, as_of, library),
+                "territory": list(profile.territory),
                 "filters": profile.filters.model_dump(),
                 "pseudonymised": profile.pseudonymise,
                 "encrypted": recipient is not None,

@@ -3,12 +3,19 @@
 A profile says which segments a partner may receive, which columns (from the closed list in
 `outreach.exports.columns`), on which territory, in which format, and on which legal basis. Every
 problem names the file and the line: an unknown column, a column the profile's own settings forbid,
-a segment that does not exist, a postcode outside the fund's territory.
+a segment that does not exist, a postcode outside the fund's territory, a filter that reaches outside
+the départements the profile declares.
+
+The declared `territory` is a bound, not a filter among others: the export applies it whatever the
+filters say (`outreach.exports.query`), and a representation does not override it. A guardianship
+organisation that holds measures for people living in a neighbouring département declares that
+département too; its `represented_by` filter then keeps it to its own protégés there.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +26,7 @@ from outreach.config import PROJECT_ROOT
 from outreach.errors import ConfigurationError
 from outreach.exports.columns import COLUMNS
 from outreach.exports.encryption import UnusableKey, load_public_key
+from outreach.population.representation import ORGANISATION, ORGANISATION_RULE
 from outreach.segments.library import SegmentLibrary
 from outreach.vocabulary import TERRITORY
 from outreach.yamlfiles import ConfigFileError, Location, display_path, load_model
@@ -33,10 +41,16 @@ class Strict(BaseModel):
 
 
 class Filters(Strict):
-    """The partner's territory: a person passes when their postcode or their département is listed."""
+    """Who among the segments' members the partner receives.
+
+    A person passes when their postcode or their département is listed (no list: the whole declared
+    territory), and, with `represented_by`, only when that organisation holds their protective measure.
+    """
 
     departements: list[str] = Field(default_factory=list)
     postcodes: list[str] = Field(default_factory=list)
+    represented_by: str | None = None
+    """An organisation id (e.g. UDAF87): only the people whose `legal_representative` it is."""
 
 
 class PartnerProfile(Strict):
@@ -48,6 +62,8 @@ class PartnerProfile(Strict):
     segments: list[str] = Field(min_length=1)
     columns: list[str] = Field(min_length=1)
     legal_basis: str = Field(min_length=20)
+    territory: list[str] = Field(min_length=1)
+    """The départements the partner works in: nobody living elsewhere is ever exported to them."""
     filters: Filters = Field(default_factory=Filters)
     format: Literal["csv", "xlsx"] = "csv"
     pseudonymise: bool = False
@@ -108,11 +124,30 @@ def _problems(
             load_public_key(path.parent / profile.encrypt_for)
         except UnusableKey as exc:
             problems.append(f"{at('encrypt_for')}: {exc} (ask the partner for their public key)")
+    problems.extend(_territory_problems(profile, at))
+    return problems
+
+
+def _territory_problems(profile: PartnerProfile, at: Callable[..., str]) -> list[str]:
+    """The declared départements are the fund's; no filter names a place outside them."""
+    problems = []
+    declared = ", ".join(profile.territory)
+    for index, code in enumerate(profile.territory):
+        if code not in TERRITORY:
+            problems.append(
+                f"{at('territory', index)}: département '{code}' is not in the fund's territory "
+                f"({', '.join(TERRITORY)})"
+            )
     for index, code in enumerate(profile.filters.departements):
         if code not in TERRITORY:
             problems.append(
                 f"{at('filters', 'departements', index)}: département '{code}' is not in the fund's "
                 f"territory ({', '.join(TERRITORY)})"
+            )
+        elif code not in profile.territory:
+            problems.append(
+                f"{at('filters', 'departements', index)}: département '{code}' is outside the profile's "
+                f"territory ({declared}): add it to territory if the partner works there, or remove it"
             )
     for index, code in enumerate(profile.filters.postcodes):
         if not POSTCODE.match(code) or code[:2] not in TERRITORY:
@@ -120,6 +155,14 @@ def _problems(
                 f"{at('filters', 'postcodes', index)}: '{code}' is not a postcode of the fund's territory "
                 '(five digits, quoted, e.g. "87000")'
             )
+        elif code[:2] not in profile.territory:
+            problems.append(
+                f"{at('filters', 'postcodes', index)}: postcode '{code}' is outside the profile's "
+                f"territory ({declared}): add its département to territory, or remove it"
+            )
+    organisation = profile.filters.represented_by
+    if organisation is not None and not ORGANISATION.match(organisation):
+        problems.append(f"{at('filters', 'represented_by')}: represented_by: the {ORGANISATION_RULE}")
     return problems
 
 

@@ -2,7 +2,12 @@
 
 One statement: recorded segment membership on the as-of date (`history.members_on`, so a list can be
 reproduced later), people who are not deceased and have not objected to partner sharing (or to
-everything), and the territory filter. Only the `people` columns the profile's columns need are read.
+everything), the profile's declared territory, its filters (postcodes or départements, and the
+organisation representing the person). Only the `people` columns the profile's columns need are read.
+
+The declared territory is applied on its own, whatever the filters say: the profile checks already
+refuse a filter that reaches outside it, and this condition keeps that true for a profile built
+without them (defence in depth). A person with no postcode is on no territory, so never exported.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, o
 from outreach.exports.columns import COLUMNS
 from outreach.exports.profile import PartnerProfile
 from outreach.models import OptOut, Person
+from outreach.population.representation import represented_by_prefix
 from outreach.segments.history import members_on
 
 PEOPLE = Person.__table__
 OPT_OUTS = OptOut.__table__
 NEVER_SHARE = ("partner_sharing", "all")
 """Opt-out channels that forbid any export."""
+DEPARTEMENT = func.substr(PEOPLE.c.postal_code, 1, 2)
+"""A person's département: their postcode's first two digits."""
 
 
 def source_columns(profile: PartnerProfile) -> list[str]:
@@ -64,15 +72,21 @@ def partner_selection(connection: Connection, profile: PartnerProfile, as_of: da
         .where(PEOPLE.c.status != "deceased", ~objected)
         .order_by(PEOPLE.c.person_id)
     )
-    territory = _territory(profile)
-    return query.where(territory) if territory is not None else query
+    query = query.where(DEPARTEMENT.in_(profile.territory))
+    places = _places(profile)
+    if places is not None:
+        query = query.where(places)
+    if profile.filters.represented_by is not None:
+        prefix = represented_by_prefix(profile.filters.represented_by)
+        query = query.where(PEOPLE.c.legal_representative.startswith(prefix, autoescape=True))
+    return query
 
 
-def _territory(profile: PartnerProfile) -> ColumnElement[bool] | None:
-    """Postcode listed, or département (the postcode's first two digits) listed; None for no filter."""
+def _places(profile: PartnerProfile) -> ColumnElement[bool] | None:
+    """Postcode listed, or département listed; None when the filters name no place."""
     tests = []
     if profile.filters.postcodes:
         tests.append(PEOPLE.c.postal_code.in_(profile.filters.postcodes))
     if profile.filters.departements:
-        tests.append(func.substr(PEOPLE.c.postal_code, 1, 2).in_(profile.filters.departements))
+        tests.append(DEPARTEMENT.in_(profile.filters.departements))
     return or_(*tests) if tests else None

@@ -26,7 +26,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     "fragility_flags",
     "preferred_channel",
     "opt_out_channels",
+    "legal_representative",
 )
+
+OPTIONAL_COLUMNS: tuple[str, ...] = ("legal_representative",)
+"""Columns an extract may leave out of its header (extracts made before they existed): read as empty."""
 
 REQUIRED_VALUES: tuple[str, ...] = ("person_id", "last_name", "birth_date", "status")
 """A row missing one of these (or with an invalid value) is rejected; other problems only warn."""

@@ -44,6 +44,7 @@ from outreach.population.territory import (
 )
 from outreach.population.validate import ADDRESS_FIELDS
 from outreach.privacy.erasure import load_guard
+from outreach.vocabulary import TERRITORY
 
 BLOCK_SIZE = 10_000
 MIN_AGE, MAX_AGE = 18, 100
@@ -549,6 +550,8 @@ def _block(seed: int, number: int, as_of: date) -> _Block:
         ]
     )
 
+    representative = _representatives(rng, ages, flags, address["postal_code"])
+
     start = number * BLOCK_SIZE + 1
     frame = pd.DataFrame(
         {
@@ -569,10 +572,39 @@ def _block(seed: int, number: int, as_of: date) -> _Block:
             "fragility_flags": _flag_list(flags),
             "preferred_channel": preferred,
             "opt_out_channels": opt_outs,
+            "legal_representative": representative,
         },
         columns=list(CSV_COLUMNS),
     ).astype(object)
     return _Block(frame, email, mobile, address_ok)
+
+
+def _representatives(
+    rng: np.random.Generator, ages: np.ndarray, flags: list[tuple[str, np.ndarray]], postcodes: np.ndarray
+) -> np.ndarray:
+    """'ORGANISATION:measure' for the few adults under a protective measure held by an organisation.
+
+    About 1.5% of adults are protected in France, far more among the very old and the disabled; here
+    only measures held by an association are drawn (family measures name no organisation): mostly the
+    UDAF of the person's département, sometimes another mandataire association (ATMP), and some
+    measures held in a neighbouring département (people who moved into a care home there).
+    """
+    n = len(ages)
+    disabled = dict(flags)["disability"] | dict(flags)["aah"]
+    rate = _band(ages, np.array([60, 80]), np.array([0.006, 0.01, 0.05])) + 0.08 * disabled
+    department = pd.Series(postcodes, dtype=object).fillna("").str[:2].to_numpy(dtype=object)
+    protected = (rng.random(n) < rate) & np.isin(department, list(TERRITORY))
+    elsewhere = rng.random(n) < 0.06
+    holder_department = np.where(
+        elsewhere, _pick(rng, np.array(list(TERRITORY), dtype=object), n), department
+    )
+    organisation = _join([np.where(rng.random(n) < 0.8, "UDAF", "ATMP"), holder_department])
+    measure = rng.choice(
+        np.array(["curatelle_renforcee", "tutelle", "curatelle", "sauvegarde_de_justice"], dtype=object),
+        n,
+        p=[0.42, 0.38, 0.12, 0.08],
+    )
+    return np.where(protected, _join([organisation, ":", measure]), "")
 
 
 def _blocks(size: int, seed: int, as_of: date) -> Iterator[_Block]:
@@ -737,7 +769,14 @@ def _person_columns(block: _Block) -> pd.DataFrame:
     """
     frame = block.frame
     columns: dict[str, Any] = {name: frame[name].to_numpy() for name in PERSON_FIELDS}
-    for name in ("civility", "first_name", "worker_type", "digital_profile", "preferred_channel"):
+    for name in (
+        "civility",
+        "first_name",
+        "worker_type",
+        "digital_profile",
+        "preferred_channel",
+        "legal_representative",
+    ):
         columns[name] = _none_if_empty(columns[name])
     for name in ("birth_date", "retirement_date", "spouse_death_date"):
         columns[name] = _none_if_empty(columns[name])

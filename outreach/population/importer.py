@@ -27,11 +27,12 @@ from outreach.clock import today_paris
 from outreach.errors import InputFileError
 from outreach.models import ImportRun
 from outreach.population import store
-from outreach.population.columns import CSV_COLUMNS
+from outreach.population.columns import CSV_COLUMNS, OPTIONAL_COLUMNS
 from outreach.population.validate import Finding, validate_row
 from outreach.privacy.erasure import ERASED_REASON, load_guard
 
 CHUNK_ROWS = 5_000
+REQUIRED_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in OPTIONAL_COLUMNS)
 REPORT_COLUMNS = ("line", "person_id", "outcome", "field", "reason")
 
 
@@ -206,7 +207,7 @@ def _run(
             counter = summary.rejected_by_reason if finding.rejected else summary.warnings_by_reason
             counter[finding.reason if finding.rejected else f"{finding.field}: {finding.reason}"] += 1
 
-        for line, raw, count in read_rows(path):
+        for line, raw, count in read_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
             if raw is None:
                 reason = f"the line has {count} fields, expected {len(CSV_COLUMNS)}"
                 record(Finding(line, "", "line", reason, rejected=True))

@@ -23,6 +23,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from outreach.population.columns import PERSON_FIELDS
+from outreach.population.representation import UnusableRepresentative, parse_representative
 from outreach.vocabulary import (
     CHANNELS,
     DIGITAL_PROFILES,
@@ -167,6 +168,7 @@ def validate_row(raw: dict[str, str], line: int, today: date) -> RowResult:
     _civility_and_profile(row, person)
     _dates(row, person, today)
     _contacts(row, person)
+    _representative(row, person)
     opt_outs = _opt_outs(row)
     return RowResult(person, opt_outs, row.findings)
 
@@ -288,6 +290,21 @@ def _contacts(row: _Row, person: dict[str, Any]) -> None:
     for name in ADDRESS_FIELDS:
         person[name] = raw[name] or None
     person["country"] = "FRANCE" if in_france else country.upper()
+
+
+def _representative(row: _Row, person: dict[str, Any]) -> None:
+    """The guardianship measure, if any; an unreadable one is left out, so no organisation receives them.
+
+    Left out rather than guessed: the measure is what makes sharing with an organisation lawful, and an
+    export only ever reaches people whose measure names it.
+    """
+    value = row.raw.get("legal_representative", "")
+    if not value:
+        return
+    try:
+        person["legal_representative"] = parse_representative(value)
+    except UnusableRepresentative as exc:
+        row.warn("legal_representative", f"{exc}, left out")
 
 
 def _opt_outs(row: _Row) -> tuple[str, ...]:
