@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from outreach.campaigns.library import CampaignLibrary
@@ -29,6 +29,8 @@ from outreach.db import default_engine
 from outreach.delivery.policy import PersonFacts, PressureLimits, StepPolicy, decide
 from outreach.models import AuditEntry, DeliveryEvent, LetterReturn, Message, MessageEngagement, Person
 from outreach.reports.build import build_report
+from tests.people import load
+from tests.people import person as tests_person
 from tests.population_files import person_row, write_extract
 
 AS_OF = date(2026, 11, 26)  # a Thursday
@@ -196,9 +198,11 @@ def test_returned_letters_invalidate_the_address_and_move_people_to_another_chan
     assert code == 0
     assert json.loads(output.strip().splitlines()[-1])["already_known"] == 1
 
-    # The follow-up letter goes to P00003 only; a returned letter has no follow-up.
-    runner.run_step("survivor_pension", "letter_reminder", AS_OF, now=NOW + timedelta(days=22))
+    # The follow-up letter goes to P00003 only: a returned letter's people are followed up (they never
+    # got it), but no letter goes to an invalid address, nor to someone a return says has died.
+    reminder = runner.run_step("survivor_pension", "letter_reminder", AS_OF, now=NOW + timedelta(days=22))
     assert sorted(letter_keys(engine, "letter_reminder")) == ["P00003"]
+    assert reminder.decisions["address_invalid"] == 2 and reminder.decisions["death_reported"] == 1
 
     # Another campaign: the fragile person's letter becomes an e-mail; without one, nobody is written to.
     runner.run_step("welcome_retirement", "welcome", WELCOME_AS_OF, now=WELCOME_NOW)
@@ -209,7 +213,7 @@ def test_returned_letters_invalidate_the_address_and_move_people_to_another_chan
         }
     assert welcome["P00000"] == ("sent", "email", "address_invalid")
     assert welcome["P00001"] == ("excluded", None, "address_invalid")
-    assert welcome["P00002"][1] == "letter"  # the "décédé" return waits for an operator
+    assert welcome["P00002"] == ("excluded", None, "death_reported")  # until an operator has reviewed it
     assert welcome["P00003"][:2] == ("sent", "email")
 
     # Reports: a returned letter is a bounce; a letter handed over and not returned counts as delivered.
@@ -280,3 +284,38 @@ def test_the_policy_sends_no_letter_to_an_invalid_address(
 ) -> None:
     decision = decide(person, StepPolicy(channels), PressureLimits(), NOW)
     assert (decision.status, decision.reason, decision.channel) == expected
+
+
+def test_a_returned_letter_is_followed_up_by_sms_and_a_bounced_email_too(
+    engine: Engine, runner: CampaignRunner, cli: CliRunner, tmp_path: Path
+) -> None:
+    # Both 5 months from their legal age (born 1964: 62 y 9 m), in retirement_claim; the first is fragile
+    # (a letter first), the second prefers e-mail. Neither message reaches them: La Poste returns the
+    # letter, the e-mail bounces. Ten days on, the SMS reminder must reach both.
+    load(
+        engine,
+        [
+            tests_person(0, date(1964, 8, 10), digital_profile="non_technophile"),
+            tests_person(1, date(1964, 8, 12), preferred_channel="email"),
+        ],
+    )
+    runner.run_step("retirement_claim", "claim_invitation", AS_OF, now=NOW)
+    letters = letter_keys(engine, "claim_invitation")
+    assert list(letters) == ["P00000"]
+    returns = write_returns(tmp_path / "retours.csv", [(f"CO-m{letters['P00000']}", "2026-11-30", "NPAI")])
+    assert invoke(cli, "letters", "returns", "import", str(returns))[0] == 0
+    with engine.begin() as connection:  # the e-mail's hard bounce, as the tracking service folds it
+        connection.execute(
+            update(Message)
+            .where(Message.person_id == "P00001", Message.step == "claim_invitation")
+            .values(status="failed", reason="hard_bounce")
+        )
+
+    runner.run_step("retirement_claim", "sms_reminder", AS_OF, now=NOW + timedelta(days=11))
+
+    with engine.connect() as connection:
+        reminders = {
+            r.person_id: (r.status, r.channel)
+            for r in connection.execute(select(Message).where(Message.step == "sms_reminder"))
+        }
+    assert reminders == {"P00000": ("sent", "sms"), "P00001": ("sent", "sms")}

@@ -108,6 +108,9 @@ def _reacted(message_id: ColumnElement[int], reactions: list[str]) -> ColumnElem
 def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetime) -> Select:
     """Those sent the previous step at least `wait` ago who did not react, and whom no reaction stops.
 
+    A message that bounced for good after it was sent (an e-mail's hard bounce, a letter La Poste
+    returned) never reached its person: they are followed up like everyone who did not react, and the
+    policy picks another way to reach them (`email_suppressed`, `address_invalid`).
     Reaction stops look at every message of the wave (a click on the first e-mail stops the letter
     two steps later). Outcome and segment stops are the policy's (see `outreach.delivery.policy`).
     """
@@ -115,7 +118,7 @@ def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetim
     audience = select(previous.person_id).where(
         previous.run_id == run_id,
         previous.step == step.after,
-        previous.status == "sent",
+        or_(previous.status == "sent", (previous.status == "failed") & (previous.reason == "hard_bounce")),
         previous.sent_at <= now - step.wait_time,
     )
     if step.unless:

@@ -18,7 +18,16 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from outreach.delivery.bulk import among
 from outreach.delivery.policy import PersonFacts, PressureLimits
-from outreach.models import CampaignRun, Message, OptOut, OutcomeEvent, Person, SegmentMembership, Suppression
+from outreach.models import (
+    CampaignRun,
+    LetterReturn,
+    Message,
+    OptOut,
+    OutcomeEvent,
+    Person,
+    SegmentMembership,
+    Suppression,
+)
 
 CONTACT_STATUSES = ("queued", "sending", "sent", "ambiguous")
 """Messages that count as a contact for pressure: sent, or about to be."""
@@ -79,6 +88,16 @@ def load_facts(
         select(OptOut.person_id, OptOut.channel).where(among(connection, OptOut.person_id, person_ids))
     ):
         opted_out[person_id].add(channel)
+
+    death_reported = set(
+        connection.scalars(
+            select(LetterReturn.person_id).where(
+                among(connection, LetterReturn.person_id, person_ids),
+                LetterReturn.action == "review",
+                LetterReturn.reviewed_at.is_(None),
+            )
+        )
+    )
 
     emails = [row.email for row in people.values() if row.email is not None]
     phones = [row.mobile_phone for row in people.values() if row.mobile_phone is not None]
@@ -174,5 +193,6 @@ def load_facts(
             outcomes=frozenset(outcomes[person_id]) if person_id in outcomes else NOTHING,
             segments=frozenset(segments[person_id]) if person_id in segments else NOTHING,
             address_invalid=row.address_invalid_on is not None,
+            death_reported=person_id in death_reported,
         )
     return facts

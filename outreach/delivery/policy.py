@@ -3,7 +3,9 @@
 The order of the checks is the fund's order of priorities, and every branch ends in a `Decision`
 with a reason code, so nobody of an audience disappears without a trace:
 
-1. **Nobody contacts the dead**: a deceased person is excluded (`deceased`).
+1. **Nobody contacts the dead**: a deceased person is excluded (`deceased`), and so is someone a
+   returned letter says has died, until an operator has reviewed it (`death_reported`): a postal
+   return never records a death, but nothing more is sent on its strength meanwhile.
    **A journey the person has completed ends**: at a follow-up step, someone with an outcome the
    campaign stops on since the wave's date (claim filed, survivor's pension claimed...) is excluded
    (`stopped_outcome`), and so is someone who left the campaign's segment (`left_segment`).
@@ -58,6 +60,8 @@ class PersonFacts:
     """The segments the person is a member of, as of their latest refresh."""
     address_invalid: bool = False
     """A letter to the current address came back (see `outreach.letters.returns`)."""
+    death_reported: bool = False
+    """A letter came back marked "décédé" and an operator has not reviewed it yet."""
 
     @property
     def fragile(self) -> bool:
@@ -121,6 +125,8 @@ def decide(person: PersonFacts, step: StepPolicy, limits: PressureLimits, now: d
     """Choose the channel for `person` at `step` (see the module docstring for the order)."""
     if person.status == "deceased":
         return Decision("excluded", "deceased")
+    if person.death_reported:
+        return Decision("excluded", "death_reported")
     if person.outcomes & step.stop_outcomes:
         return Decision("excluded", "stopped_outcome")
     if step.stop_unless_member_of is not None and step.stop_unless_member_of not in person.segments:
