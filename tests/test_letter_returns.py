@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from typer.testing import CliRunner
 
 from outreach.campaigns.library import CampaignLibrary
@@ -30,7 +30,7 @@ from outreach.delivery.policy import PersonFacts, PressureLimits, StepPolicy, de
 from outreach.models import AuditEntry, DeliveryEvent, LetterReturn, Message, MessageEngagement, Person
 from outreach.reports.build import build_report
 from tests.people import load
-from tests.people import person as tests_person
+from tests.people import person as synthetic_person
 from tests.population_files import person_row, write_extract
 
 AS_OF = date(2026, 11, 26)  # a Thursday
@@ -214,6 +214,23 @@ def test_returned_letters_invalidate_the_address_and_move_people_to_another_chan
     assert welcome["P00000"] == ("sent", "email", "address_invalid")
     assert welcome["P00001"] == ("excluded", None, "address_invalid")
     assert welcome["P00002"] == ("excluded", None, "death_reported")  # until an operator has reviewed it
+
+    # The operator checked: the return was a mistake (or the death goes through the next extract).
+    code, output = invoke(cli, "letters", "returns", "review", "--done", f"CO-m{letters['P00002']}")
+    assert code == 0 and "reviewed" in output
+    twice = cli.invoke(app, ["letters", "returns", "review", "--done", f"CO-m{letters['P00002']}"])
+    assert "no returned letter of this reference waits for review" in str(twice.exception)
+    assert "0 returned letter(s)" in invoke(cli, "letters", "returns", "review")[1]
+    with engine.begin() as connection:
+        connection.execute(delete(Message).where(Message.step == "welcome", Message.person_id == "P00002"))
+    runner.run_step("welcome_retirement", "welcome", WELCOME_AS_OF, now=WELCOME_NOW)
+    with engine.connect() as connection:
+        again = connection.execute(
+            select(Message.status, Message.channel).where(
+                Message.step == "welcome", Message.person_id == "P00002"
+            )
+        ).one()
+    assert tuple(again) == ("sent", "letter")
     assert welcome["P00003"][:2] == ("sent", "email")
 
     # Reports: a returned letter is a bounce; a letter handed over and not returned counts as delivered.
@@ -295,8 +312,8 @@ def test_a_returned_letter_is_followed_up_by_sms_and_a_bounced_email_too(
     load(
         engine,
         [
-            tests_person(0, date(1964, 8, 10), digital_profile="non_technophile"),
-            tests_person(1, date(1964, 8, 12), preferred_channel="email"),
+            synthetic_person(0, date(1964, 8, 10), digital_profile="non_technophile"),
+            synthetic_person(1, date(1964, 8, 12), preferred_channel="email"),
         ],
     )
     runner.run_step("retirement_claim", "claim_invitation", AS_OF, now=NOW)

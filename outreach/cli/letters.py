@@ -11,7 +11,8 @@ from outreach import migrate
 from outreach.cli.output import print_json
 from outreach.config import var_dir
 from outreach.db import default_engine
-from outreach.letters.returns import import_returns, pending_reviews
+from outreach.errors import OutreachError
+from outreach.letters.returns import import_returns, mark_reviewed, pending_reviews
 
 EXIT_ROWS_REJECTED = 5
 
@@ -53,10 +54,24 @@ def import_command(
 @returns_app.command("review")
 def review_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON line per return."),
+    done: str | None = typer.Option(
+        None,
+        "--done",
+        metavar="CO-m…",
+        help="Mark this return checked: messages may go to the person again (record a confirmed death "
+        "through the population extract, status deceased).",
+    ),
 ) -> None:
-    """List the "décédé" returns waiting for an operator: check the death before recording it."""
+    """List the "décédé" returns waiting for an operator (nothing is sent to these people meanwhile)."""
     engine = default_engine()
     migrate.require_current(engine)
+    if done is not None:
+        if not mark_reviewed(engine, done):
+            raise OutreachError(
+                f"{done}: no returned letter of this reference waits for review (see the list)"
+            )
+        typer.echo(f"{done.strip()}: reviewed; messages may reach this person again")
+        return
     with engine.connect() as connection:
         pending = pending_reviews(connection)
     for item in pending:

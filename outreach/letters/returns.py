@@ -292,3 +292,28 @@ def pending_reviews(connection: Connection) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def mark_reviewed(engine: Engine, reference: str, actor: str | None = None) -> bool:
+    """An operator checked a "décédé" return (`reference` CO-m…): messages may go to the person again.
+
+    A confirmed death is recorded the way every death is, by the fund's next extract (status
+    `deceased`); until then, or when the return was a mistake, this lifts `death_reported`. Returns
+    False when no return of that reference waits for review. The audit entry names the reference only.
+    """
+    match = re.fullmatch(r"CO-m(\d+)", reference.strip(), flags=re.IGNORECASE)
+    if match is None:
+        return False
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(LetterReturn)
+            .where(
+                LetterReturn.message_id == int(match.group(1)),
+                LetterReturn.action == "review",
+                LetterReturn.reviewed_at.is_(None),
+            )
+            .values(reviewed_at=utcnow())
+        ).rowcount
+        if changed:
+            audit.record(connection, "letter_return_reviewed", f"CO-m{match.group(1)}", 1, {}, actor=actor)
+    return bool(changed)
