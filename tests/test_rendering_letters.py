@@ -130,7 +130,7 @@ def test_letter_pdf_has_the_address_in_the_window_and_the_content(renderer: Rend
     assert [round(v) for v in page.mediabox[2:]] == [595, 842]  # A4
     runs = _text_at(page)
     window = [text for x, y, text in runs if abs(x - 100 * mm) < 1 and 50 * mm < y < 84 * mm]
-    assert window[0] == "Carsat Centre-Ouest - 87048 LIMOGES CEDEX"  # return address
+    assert window[0] == "CARSAT Centre-Ouest - 87048 LIMOGES CEDEX"  # return address
     assert tuple(window[1:]) == address_lines(MARIE_THERESE)
     _check_standard(tuple(window[1:]))
     text = page.extract_text()
@@ -192,7 +192,7 @@ def test_batch_manifest_lists_page_ranges(renderer: Renderer, tmp_path: Path) ->
     ]
     reader = PdfReader(path)
     assert len(reader.pages) == 4
-    assert "Carsat Centre-Ouest - référence REF-B - page 2" in reader.pages[2].extract_text()
+    assert "CARSAT Centre-Ouest - référence REF-B - page 2" in reader.pages[2].extract_text()
     assert "Référence : REF-C" in reader.pages[3].extract_text()
 
 

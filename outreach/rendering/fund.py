@@ -14,7 +14,7 @@ from types import MappingProxyType
 class Fund:
     """Who sends, and how people can reach the fund (available to templates as `fund`)."""
 
-    name: str = "Carsat Centre-Ouest"
+    name: str = "CARSAT Centre-Ouest"
     brand: str = "l'Assurance retraite"
     national_site: str = "https://www.lassuranceretraite.fr"
     national_site_label: str = "lassuranceretraite.fr"
@@ -30,7 +30,7 @@ class Fund:
     address_city: str = "87048 Limoges Cedex"
     letter_city: str = "Limoges"
     sms_sender: str = "CARSAT CO"
-    sms_signature: str = "Carsat Centre-Ouest"
+    sms_signature: str = "CARSAT Centre-Ouest"
     sms_stop: str = "STOP au 36111"
 
 

@@ -159,7 +159,7 @@ class LetterBatch:
         self.rows: list[ManifestRow] = []
         self._pages = 0
         self._canvas: Canvas | None = Canvas(str(self.path), pagesize=A4, pageCompression=1)
-        self._canvas.setTitle("Courriers Carsat Centre-Ouest")
+        self._canvas.setTitle("Courriers CARSAT Centre-Ouest")
         self._canvas.setAuthor(FUND.name)
         self._canvas.setCreator("outreach")
         self._define_forms()
