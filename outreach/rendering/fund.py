@@ -29,6 +29,8 @@ class Fund:
     address_street: str = "37 avenue du Président René Coty"
     address_city: str = "87048 Limoges Cedex"
     letter_city: str = "Limoges"
+    privacy_contact: str = "Délégué à la protection des données"
+    """Who a person writes to about their personal data (at the fund's postal address)."""
     sms_sender: str = "CARSAT CO"
     sms_signature: str = "CARSAT Centre-Ouest"
     sms_stop: str = "STOP au 36111"

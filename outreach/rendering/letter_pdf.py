@@ -25,6 +25,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, Paragraph
 
@@ -46,13 +47,26 @@ ADDRESS_LEADING = 4.3 * mm
 DATE_BASELINE = 95 * mm
 SUBJECT_TOP = 103 * mm
 FOOTER_TOP = PAGE_HEIGHT - 16 * mm
+PRIVACY_FONT_SIZE = 7
+PRIVACY_LEADING = 3 * mm
 FIRST_PAGE_BODY_TOP = 112 * mm
 NEXT_PAGE_BODY_TOP = 22 * mm
-BODY_BOTTOM = 24 * mm
+BODY_BOTTOM = 35 * mm
+"""Above the footer: its contact lines, and over them the data-protection notice (`PRIVACY_NOTICE`)."""
 QR_SIZE = 26 * mm
 BLUE = HexColor("#0B3D91")
 DARK = HexColor("#1A1A1A")
 GREY = HexColor("#4A4A4A")
+
+PRIVACY_NOTICE = (
+    f"Vos données personnelles sont traitées par la {FUND.name} pour vous informer sur vos droits à "
+    "la retraite et suivre vos demandes. Pour ne plus recevoir nos courriers d’information, ou pour "
+    f"accéder à vos données et les rectifier : {FUND.phone}, votre espace personnel sur "
+    f"{FUND.national_site_label}, ou par écrit au {FUND.privacy_contact}, {FUND.name}, "
+    f"{FUND.address_street}, {FUND.address_city}."
+)
+"""Printed at the foot of every page: who processes the data and why, and how to say no, since a
+letter has no unsubscribe link (the person answers by phone, online or by post)."""
 
 MANIFEST_COLUMNS = ("reference", "template", "person_id", "first_page", "last_page", "pages", "postal_code")
 
@@ -204,10 +218,16 @@ class LetterBatch:
         canvas.setLineWidth(0.3)
         canvas.line(0, _y(99 * mm), 5 * mm, _y(99 * mm))  # fold marks for a DL envelope
         canvas.line(0, _y(198 * mm), 5 * mm, _y(198 * mm))
-        canvas.line(LEFT_MARGIN, _y(FOOTER_TOP - 3 * mm), PAGE_WIDTH - RIGHT_MARGIN, _y(FOOTER_TOP - 3 * mm))
+        width = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
+        privacy = simpleSplit(PRIVACY_NOTICE, "Helvetica", PRIVACY_FONT_SIZE, width)
+        rule = FOOTER_TOP - 4 * mm - len(privacy) * PRIVACY_LEADING
+        canvas.line(LEFT_MARGIN, _y(rule), PAGE_WIDTH - RIGHT_MARGIN, _y(rule))
         canvas.setFillColor(GREY)
-        canvas.setFont("Helvetica", 7.5)
         middle = PAGE_WIDTH / 2
+        canvas.setFont("Helvetica", PRIVACY_FONT_SIZE)
+        for index, line in enumerate(privacy):
+            canvas.drawCentredString(middle, _y(rule + 3.5 * mm + index * PRIVACY_LEADING), line)
+        canvas.setFont("Helvetica", 7.5)
         canvas.drawCentredString(
             middle,
             _y(FOOTER_TOP),

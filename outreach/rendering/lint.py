@@ -34,7 +34,7 @@ ATTRIBUTES = {
     "links": {f.name for f in dataclasses.fields(Links)},
     "extra": set(EXTRA_FIELDS),
 }
-LAYOUT_NAMES = {"subject", "preheader"}  # given to the HTML e-mail layout by the renderer
+LAYOUT_NAMES = {"subject", "preheader", "message_class"}  # given to the e-mail layouts by the renderer
 MIN_CONTRAST = 4.5
 _LITERAL_URL = re.compile(r"""(?:href|src)\s*=\s*["']([^"'{]+)["']""")
 _STYLE = re.compile(r"""style="([^"]*)\"""")

@@ -258,11 +258,14 @@ class Renderer:
     def email(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
         """Subject, preheader, HTML, text and headers of the e-mail `name` for `context`."""
         templates = self._email(name)
+        # The layouts' footers differ by class: an information e-mail offers to stop them, a service
+        # e-mail (about the person's own file) says why it comes anyway.
+        text_namespace = {**context, "message_class": templates.message_class}
         text, text_forms = self._parts(
-            templates.text_stencils, _text_parts, templates.text, context, f"mail/{name}"
+            templates.text_stencils, _text_parts, templates.text, text_namespace, f"mail/{name}"
         )
         subject, preheader = _one_line_cached(text["subject"]), _one_line_cached(text["preheader"])
-        html_namespace = {**context, "subject": subject, "preheader": preheader}
+        html_namespace = {**text_namespace, "subject": subject, "preheader": preheader}
         html, html_forms = self._parts(
             templates.html_stencils, _whole, templates.html, html_namespace, f"mail/{name}"
         )
