@@ -23,12 +23,12 @@ CONTENT = {
     "retirement_claim": ["4 à 6 mois", "demande de retraite en ligne", "tous vos régimes", "rendez-vous"],
     "welcome_retirement": ["autour du 9", "Bienvenue à la retraite", "action sociale", "forums seniors"],
     "complaint_acknowledgement": ["REC-2026-0004817", "3 novembre 2026", "bien reçu votre réclamation"],
-    "complaint_follow_up": ["REC-2026-0004817", "médiateur de l'Assurance retraite", "toujours suivi"],
+    "complaint_follow_up": ["REC-2026-0004817", "médiateur de l’Assurance retraite", "toujours suivi"],
     "survivor_pension": ["pension de réversion", "condoléances", "par téléphone pour remplir"],
     "retirement_claim_soon": ["âge légal", "dès maintenant", "tous vos régimes"],
     "survivor_pension_information": ["pension de réversion", "pas de date limite", "tous les régimes"],
 }
-FRAGILE_OFFER = "rendez-vous par téléphone, à l'heure qui vous convient"
+FRAGILE_OFFER = "rendez-vous par téléphone, à l’heure qui vous convient"
 
 
 @pytest.fixture(scope="module")

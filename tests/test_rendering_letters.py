@@ -137,7 +137,7 @@ def test_letter_pdf_has_the_address_in_the_window_and_the_content(renderer: Rend
     assert "Limoges, le 26 novembre 2026" in text
     assert "Référence : CO-2026-000123" in text
     assert "Objet : Votre relevé de carrière" in text
-    assert "Madame," in text and "d'agréer, Madame, l'expression" in text
+    assert "Madame," in text and "d’agréer, Madame, l’expression" in text
     assert "suivi.carsat-centreouest.invalid/r/CO-2026-000123" in text  # short URL under the QR code
     assert "3960" in text and "France Services" in text and "lassuranceretraite.fr" in text
 

@@ -14,7 +14,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 RENDERER = Renderer(TEMPLATES)
 PROCESSOR = "Vos données personnelles sont traitées par la CARSAT Centre-Ouest pour"
 WHY_INFORMATION = "pour vous informer sur vos droits à la retraite"
-PRIVACY_CONTACT = "Délégué à la protection des données"
+PRIVACY_CONTACT = "délégué à la protection des données"
 
 
 def _context() -> dict:

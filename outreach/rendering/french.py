@@ -89,3 +89,59 @@ def unaccented_words(text: str) -> list[tuple[str, str]]:
                 found.append((candidate, right))
                 break
     return found
+
+
+NARROW_NO_BREAK_SPACE = "\u202f"
+_BREAKING_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def one_line(text: str) -> str:
+    """`text` on one line with single spaces, keeping no-break spaces (U+00A0, U+202F): `str.split()`
+    takes them for ordinary blanks and would let "?" fall alone at the start of a line."""
+    return _BREAKING_SPACES.sub(" ", text).strip()
+
+
+_TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|<[^>]*>", re.DOTALL)
+_SPACED_SIGN = re.compile(r"(?<=\S)[ \u00a0][;:?!]|«[ \u00a0]|[ \u00a0]»")
+_STRAIGHT_APOSTROPHE = re.compile(r"[A-Za-zÀ-ÿ]+'[A-Za-zÀ-ÿ]+")
+
+
+def typography_problems(source: str, *, spaces: bool = True) -> list[tuple[int, str]]:
+    """(line, what to fix) for the written text of a template (its Jinja code and tags left aside).
+
+    E-mails (both parts, subject included) and letters use the typographic apostrophe (l’équipe);
+    when `spaces`, the signs ; : ? ! and the inner side of « » take a narrow no-break space
+    (U+202F), which keeps them on the line of their word. SMS keep ' and plain spaces: neither
+    ’ nor U+202F is GSM-7.
+    """
+    text = _TEMPLATE_CODE.sub(lambda m: re.sub(r"[^\n]", "\x01", m.group()), source)
+    found = [
+        (
+            text.count("\n", 0, m.start()) + 1,
+            f"write ’ for the apostrophe in '{m.group()}'",
+        )
+        for m in _STRAIGHT_APOSTROPHE.finditer(text)
+    ]
+    if spaces:
+        found += [
+            (
+                text.count("\n", 0, m.start()) + 1,
+                f"use a narrow no-break space (U+202F) in '{m.group().strip()}': "
+                f"'{source[max(m.start() - 8, 0) : m.end()]}'",
+            )
+            for m in _SPACED_SIGN.finditer(text)
+        ]
+    return sorted(found)
+
+
+HOUSE_WORDS = {"courriel": "e-mail", "courriels": "e-mails", "email": "e-mail", "emails": "e-mails"}
+"""One word for one thing: the fund writes "e-mail" (and "courrier" for a postal letter)."""
+
+
+def off_style_words(text: str) -> list[tuple[str, str]]:
+    """The words of `text` the fund spells otherwise ("courriel" -> "e-mail"), in order."""
+    return [
+        (match.group(), HOUSE_WORDS[match.group().lower()])
+        for match in _WORD.finditer(text)
+        if match.group().lower() in HOUSE_WORDS
+    ]

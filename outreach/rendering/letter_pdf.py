@@ -61,7 +61,7 @@ GREY = HexColor("#4A4A4A")
 PRIVACY_NOTICE = (
     f"Vos données personnelles sont traitées par la {FUND.name} pour vous informer sur vos droits à "
     "la retraite et suivre vos demandes. Pour ne plus recevoir nos courriers d’information, ou pour "
-    f"accéder à vos données et les rectifier : {FUND.phone}, votre espace personnel sur "
+    f"accéder à vos données et les rectifier\u202f: {FUND.phone}, votre espace personnel sur "
     f"{FUND.national_site_label}, ou par écrit au {FUND.privacy_contact}, {FUND.name}, "
     f"{FUND.address_street}, {FUND.address_city}."
 )
@@ -83,7 +83,8 @@ def _y(from_top: float) -> float:
 
 
 def _pdf_text(markup: str) -> str:
-    """Characters the standard PDF fonts lack, replaced by their nearest equivalent."""
+    """Characters the standard PDF fonts lack, replaced by their nearest equivalent: the narrow
+    no-break space before ; : ? ! becomes a no-break space (it still keeps the sign on its line)."""
     return markup.replace("\u202f", "\u00a0")
 
 
@@ -204,7 +205,9 @@ class LetterBatch:
         canvas.setFont("Helvetica", 8.5)
         canvas.drawString(LEFT_MARGIN, _y(27 * mm), FUND.address_street)
         canvas.drawString(LEFT_MARGIN, _y(31 * mm), FUND.address_city)
-        canvas.drawString(LEFT_MARGIN, _y(38 * mm), f"Téléphone : {FUND.phone} ({FUND.phone_note})")
+        canvas.drawString(
+            LEFT_MARGIN, _y(38 * mm), _pdf_text(f"Téléphone\u202f: {FUND.phone} ({FUND.phone_note})")
+        )
         canvas.drawString(LEFT_MARGIN, _y(42 * mm), f"{FUND.phone_hours[0].upper()}{FUND.phone_hours[1:]}")
         canvas.setFont("Helvetica", 6.5)
         canvas.setFillColor(GREY)
@@ -219,7 +222,7 @@ class LetterBatch:
         canvas.line(0, _y(99 * mm), 5 * mm, _y(99 * mm))  # fold marks for a DL envelope
         canvas.line(0, _y(198 * mm), 5 * mm, _y(198 * mm))
         width = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
-        privacy = simpleSplit(PRIVACY_NOTICE, "Helvetica", PRIVACY_FONT_SIZE, width)
+        privacy = simpleSplit(_pdf_text(PRIVACY_NOTICE), "Helvetica", PRIVACY_FONT_SIZE, width)
         rule = FOOTER_TOP - 4 * mm - len(privacy) * PRIVACY_LEADING
         canvas.line(LEFT_MARGIN, _y(rule), PAGE_WIDTH - RIGHT_MARGIN, _y(rule))
         canvas.setFillColor(GREY)
@@ -254,7 +257,7 @@ class LetterBatch:
         person = context["person"]
         try:
             flowables = _flowables(content.blocks, context["links"]["response"])
-            subject = Paragraph(_pdf_text(f"<b>Objet :</b> {content.subject}"), _SUBJECT)
+            subject = Paragraph(_pdf_text(f"<b>Objet\u202f:</b> {content.subject}"), _SUBJECT)
         except ValueError as exc:  # ReportLab's verdict on malformed inline markup
             raise TemplateError(
                 f"letter/{name}.html", None, f"bad inline markup: {exc}", "close every <b>/<i>"
@@ -302,7 +305,7 @@ class LetterBatch:
         canvas.doForm("footer")
         canvas.setFillColor(DARK)
         canvas.setFont("Helvetica", 8.5)
-        canvas.drawString(LEFT_MARGIN, _y(49 * mm), f"Référence : {reference}")
+        canvas.drawString(LEFT_MARGIN, _y(49 * mm), _pdf_text(f"Référence\u202f: {reference}"))
         canvas.setFont("Helvetica", ADDRESS_FONT_SIZE)
         text = canvas.beginText(WINDOW_LEFT, _y(ADDRESS_FIRST_BASELINE))
         text.setLeading(ADDRESS_LEADING)

@@ -22,7 +22,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from outreach.rendering.context import CONTEXT_FIELDS, EXTRA_FIELDS, PERSON_FIELDS, person_context
 from outreach.rendering.errors import RenderError, SmsTooLongError
-from outreach.rendering.french import unaccented_words
+from outreach.rendering.french import off_style_words, typography_problems, unaccented_words
 from outreach.rendering.fund import Fund
 from outreach.rendering.links import Links
 from outreach.rendering.renderer import Renderer
@@ -144,6 +144,9 @@ def lint_file(renderer: Renderer, path: str) -> list[Problem]:
                 Problem(path, line, f"'{root}.{attribute}' does not exist (see templates/README.md)")
             )
     raw = (renderer.root / path).read_text(encoding="utf-8")
+    if path.startswith(("mail/", "letter/")) and not path.endswith(".css"):
+        for line, message in typography_problems(raw, spaces=True):
+            problems.append(Problem(path, line, message))
     for match in _LITERAL_URL.finditer(raw):
         reason = _check_url(match.group(1))
         if reason:
@@ -339,10 +342,13 @@ def audit_sms(template: str, body: str) -> list[Problem]:
 
 
 def audit_text(template: str, text: str) -> list[Problem]:
-    """Accents in the words of a rendered e-mail or letter."""
+    """Accents and the house vocabulary in the words of a rendered e-mail or letter."""
     return [
         Problem(template, None, f"'{wrong}' is written without its accents: write '{right}'")
         for wrong, right in dict.fromkeys(unaccented_words(text))
+    ] + [
+        Problem(template, None, f"'{wrong}': the fund writes '{right}'")
+        for wrong, right in dict.fromkeys(off_style_words(text))
     ]
 
 

@@ -31,6 +31,7 @@ from outreach.config import PROJECT_ROOT
 from outreach.rendering.environment import make_environment, template_error
 from outreach.rendering.errors import RenderError, SmsTooLongError, TemplateError
 from outreach.rendering.form import Form
+from outreach.rendering.french import one_line
 from outreach.rendering.gsm import measure, transliterate
 from outreach.rendering.letter_markup import LetterContent, parse_letter
 from outreach.rendering.message_class import MessageClass, email_headers, read_message_class
@@ -91,7 +92,7 @@ class _Sms:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return one_line(text)
 
 
 _one_line_cached = lru_cache(maxsize=256)(_one_line)
