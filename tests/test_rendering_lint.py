@@ -211,3 +211,18 @@ def test_lint_flags_a_link_running_on_into_the_next_words(scratch: Path) -> None
         "full stop or a comma (phones take what follows for part of the link)"
         for name in ("prepare_retirement", "prepare_retirement_fragile")
     ]
+
+
+def test_lint_fails_a_letter_that_takes_a_second_page(scratch: Path) -> None:
+    long_paragraph = (
+        "<p>" + "Nous vous expliquons chaque étape de votre démarche, sans jargon. " * 6 + "</p>\n"
+    )
+    (scratch / "letter" / "welcome_retirement_fragile.html").write_text(
+        '{% extends "letter/welcome_retirement.html" %}\n'
+        '{% block help %}{% include "letter/_help_fragile.html" %}' + long_paragraph + "{% endblock %}\n",
+        encoding="utf-8",
+    )
+    assert _messages(scratch) == [
+        "letter/welcome_retirement_fragile.html: 2 pages for sample SAMPLE-0001 (fragile): "
+        "a letter must fit on one page (shorten it)"
+    ]

@@ -44,16 +44,16 @@ WINDOW_BOTTOM = 84 * mm
 ADDRESS_FIRST_BASELINE = 58 * mm
 ADDRESS_FONT_SIZE = 10
 ADDRESS_LEADING = 4.3 * mm
-DATE_BASELINE = 95 * mm
-SUBJECT_TOP = 103 * mm
+DATE_BASELINE = 93 * mm
+SUBJECT_TOP = 100 * mm
 FOOTER_TOP = PAGE_HEIGHT - 16 * mm
 PRIVACY_FONT_SIZE = 7
 PRIVACY_LEADING = 3 * mm
-FIRST_PAGE_BODY_TOP = 112 * mm
+FIRST_PAGE_BODY_TOP = 108 * mm
 NEXT_PAGE_BODY_TOP = 22 * mm
-BODY_BOTTOM = 35 * mm
+BODY_BOTTOM = 32 * mm
 """Above the footer: its contact lines, and over them the data-protection notice (`PRIVACY_NOTICE`)."""
-QR_SIZE = 26 * mm
+QR_SIZE = 20 * mm
 BLUE = HexColor("#0B3D91")
 DARK = HexColor("#1A1A1A")
 GREY = HexColor("#4A4A4A")
@@ -70,11 +70,52 @@ letter has no unsubscribe link (the person answers by phone, online or by post).
 
 MANIFEST_COLUMNS = ("reference", "template", "person_id", "first_page", "last_page", "pages", "postal_code")
 
-_BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=10.5, leading=14, spaceAfter=7, textColor=DARK)
-_BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=14, bulletIndent=3, spaceAfter=4)
-_SUBJECT = ParagraphStyle("subject", parent=_BODY, fontName="Helvetica-Bold", spaceAfter=0)
-_SIGNATURE = ParagraphStyle("signature", parent=_BODY, alignment=TA_RIGHT, spaceBefore=10)
-_QR_CAPTION = ParagraphStyle("qr", parent=_BODY, fontSize=10, leading=13)
+BODY_SIZE = 12
+"""Body text of a letter, in points: 12 at least, the usual advice for reading on paper."""
+FRAGILE_BODY_SIZE = 14
+"""For the `_fragile` variants: people with low vision or little ease with writing (large print)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _LetterStyles:
+    """The paragraph styles of a letter set in one body size."""
+
+    body: ParagraphStyle
+    bullet: ParagraphStyle
+    subject: ParagraphStyle
+    signature: ParagraphStyle
+    qr_caption: ParagraphStyle
+
+
+@lru_cache(maxsize=4)
+def _styles(size: float) -> _LetterStyles:
+    body = ParagraphStyle(
+        f"body{size}",
+        fontName="Helvetica",
+        fontSize=size,
+        leading=size * 1.25,
+        spaceAfter=size * 0.4,
+        textColor=DARK,
+    )
+    return _LetterStyles(
+        body,
+        ParagraphStyle(
+            f"bullet{size}",
+            parent=body,
+            leftIndent=size * 1.3,
+            bulletIndent=3,
+            bulletFontSize=size,
+            spaceAfter=size * 0.3,
+        ),
+        ParagraphStyle(f"subject{size}", parent=body, fontName="Helvetica-Bold", spaceAfter=0),
+        ParagraphStyle(f"signature{size}", parent=body, alignment=TA_RIGHT, spaceBefore=size * 0.3),
+        ParagraphStyle(f"qr{size}", parent=body),
+    )
+
+
+def body_size(name: str) -> int:
+    """The body size of the letter template `name`: large print for the `_fragile` variants."""
+    return FRAGILE_BODY_SIZE if name.endswith("_fragile") else BODY_SIZE
 
 
 def _y(from_top: float) -> float:
@@ -91,10 +132,10 @@ def _pdf_text(markup: str) -> str:
 class _QrBlock(Flowable):
     """The QR code of the response URL with its caption beside it, kept together on one page."""
 
-    def __init__(self, url: str, caption: str) -> None:
+    def __init__(self, url: str, caption: str, style: ParagraphStyle) -> None:
         super().__init__()
         self.url = url
-        self.caption = Paragraph(_pdf_text(caption), _QR_CAPTION)
+        self.caption = Paragraph(_pdf_text(caption), style)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
@@ -142,19 +183,25 @@ class _ReusableParagraph(Paragraph):
         return width, height
 
 
-_STYLES = {"p": (_BODY, None), "li": (_BULLET, "•"), "signature": (_SIGNATURE, None)}
 _PARAGRAPH_CACHE_SIZE = 2048
 
 
 @lru_cache(maxsize=_PARAGRAPH_CACHE_SIZE)
-def _paragraph(kind: str, markup: str) -> Paragraph:
-    style, bullet = _STYLES[kind]
+def _paragraph(kind: str, markup: str, size: float) -> Paragraph:
+    styles = _styles(size)
+    style, bullet = {
+        "p": (styles.body, None),
+        "li": (styles.bullet, "•"),
+        "signature": (styles.signature, None),
+    }[kind]
     return _ReusableParagraph(_pdf_text(markup), style, bulletText=bullet)
 
 
-def _flowables(blocks: tuple[LetterBlock, ...], response_url: str) -> list[Flowable]:
+def _flowables(blocks: tuple[LetterBlock, ...], response_url: str, size: float) -> list[Flowable]:
     return [
-        _QrBlock(response_url, block.markup) if block.kind == "qr" else _paragraph(block.kind, block.markup)
+        _QrBlock(response_url, block.markup, _styles(size).qr_caption)
+        if block.kind == "qr"
+        else _paragraph(block.kind, block.markup, size)
         for block in blocks
     ]
 
@@ -256,8 +303,9 @@ class LetterBatch:
         reference = str(context["reference"])
         person = context["person"]
         try:
-            flowables = _flowables(content.blocks, context["links"]["response"])
-            subject = Paragraph(_pdf_text(f"<b>Objet\u202f:</b> {content.subject}"), _SUBJECT)
+            size = body_size(name)
+            flowables = _flowables(content.blocks, context["links"]["response"], size)
+            subject = Paragraph(_pdf_text(f"<b>Objet\u202f:</b> {content.subject}"), _styles(size).subject)
         except ValueError as exc:  # ReportLab's verdict on malformed inline markup
             raise TemplateError(
                 f"letter/{name}.html", None, f"bad inline markup: {exc}", "close every <b>/<i>"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import TemplateSyntaxError, meta, nodes
@@ -352,6 +354,46 @@ def audit_text(template: str, text: str) -> list[Problem]:
     ]
 
 
+# -- letters on paper -------------------------------------------------------------------------------
+
+
+def person_kind(person: dict) -> str:
+    """What makes a sample person hard for a template, without naming them (for lint messages)."""
+    kinds = ["fragile" if person["is_fragile"] else "not fragile"]
+    if not person["civility"]:
+        kinds.append("no civility")
+    if len(person["full_name"]) > 40:
+        kinds.append("longest names")
+    return ", ".join(kinds)
+
+
+def letter_page_problems(renderer: Renderer, contexts: list[dict]) -> list[Problem]:
+    """A letter is one sheet: every letter template, laid out for every sample person, on one page."""
+    from outreach.rendering.letter_pdf import LetterBatch  # reportlab: only when letters are checked
+
+    problems = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in renderer.names("letter"):
+            with LetterBatch(Path(folder) / f"{name}.pdf", renderer) as batch:
+                for context in contexts:
+                    try:
+                        row = batch.add(name, context)
+                    except RenderError:
+                        continue  # reported by the render check
+                    if row.pages > 1:
+                        person = context["person"]
+                        problems.append(
+                            Problem(
+                                f"letter/{name}.html",
+                                None,
+                                f"{row.pages} pages for sample {person['id']} ({person_kind(person)}): "
+                                "a letter must fit on one page (shorten it)",
+                            )
+                        )
+                        break
+    return problems
+
+
 # -- everything --------------------------------------------------------------------------------------
 
 
@@ -391,4 +433,5 @@ def lint(renderer: Renderer) -> list[Problem]:
                     problem = Problem(f"{channel}:{name}", None, f"{exc} [sample {context['person']['id']}]")
                     problems.append(problem)
                     break
+    problems.extend(letter_page_problems(renderer, contexts))
     return problems
