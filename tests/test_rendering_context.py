@@ -76,3 +76,69 @@ def test_css_is_inlined_into_template_source_without_touching_jinja() -> None:
     assert '<a href="{{ track(fund.national_site) }}" style="color: #0B3D91;">lien</a>' in inlined
     assert inlined.index("{% for x in items %}") < inlined.index("<p") < inlined.index("{% endfor %}")
     assert inlined.startswith("{% extends 'mail/_layout.html' %}{% block content %}<table>")
+
+
+@pytest.mark.parametrize(
+    ("civility", "first_name", "last_name", "expected"),
+    [
+        (
+            "Mme",
+            "Marie",
+            "Lefèvre",
+            (
+                "Bonjour Madame Lefèvre,",
+                ", Madame Lefèvre",
+                "Bonjour Mme Lefèvre,",
+                ", Mme Lefèvre",
+                "Madame",
+            ),
+        ),
+        (
+            "M",
+            "",
+            "N'Diaye",
+            (
+                "Bonjour Monsieur N'Diaye,",
+                ", Monsieur N'Diaye",
+                "Bonjour M. N'Diaye,",
+                ", M. N'Diaye",
+                "Monsieur",
+            ),
+        ),
+        (
+            None,
+            "Marie",
+            "Lefèvre",
+            (
+                "Bonjour Marie Lefèvre,",
+                ", Marie Lefèvre",
+                "Bonjour Marie Lefèvre,",
+                ", Marie Lefèvre",
+                "Madame, Monsieur",
+            ),
+        ),
+        (None, "", "Lefèvre", ("Bonjour,", "", "Bonjour,", "", "Madame, Monsieur")),
+        ("Mme", "", "", ("Bonjour Madame,", ", Madame", "Bonjour Madame,", ", Madame", "Madame")),
+        (
+            "Mme",
+            "Marie-Françoise-Anaïs",
+            "de La Rochefoucauld-Doudeauville",
+            (
+                "Bonjour Madame de La Rochefoucauld-Doudeauville,",
+                ", Madame de La Rochefoucauld-Doudeauville",
+                "Bonjour Madame,",  # a name too long for one SMS part: the civility alone
+                ", Madame",
+                "Madame",
+            ),
+        ),
+    ],
+)
+def test_salutation_rules(
+    civility: str | None, first_name: str, last_name: str, expected: tuple[str, ...]
+) -> None:
+    """Every way of addressing a person, for each thing we may know about them: never "Madame,
+    Monsieur" inside a sentence, always the comma before the name."""
+    row = {**SAMPLE_PEOPLE[0], "civility": civility, "first_name": first_name, "last_name": last_name}
+    person = person_context(row, as_of=date(2026, 11, 26))["person"]
+    keys = ("greeting", "vocative", "sms_greeting", "sms_vocative", "salutation")
+    assert tuple(person[key] for key in keys) == expected

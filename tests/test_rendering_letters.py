@@ -130,14 +130,14 @@ def test_letter_pdf_has_the_address_in_the_window_and_the_content(renderer: Rend
     assert [round(v) for v in page.mediabox[2:]] == [595, 842]  # A4
     runs = _text_at(page)
     window = [text for x, y, text in runs if abs(x - 100 * mm) < 1 and 50 * mm < y < 84 * mm]
-    assert window[0] == "Carsat Centre-Ouest - 87048 LIMOGES CEDEX"  # return address
+    assert window[0] == "CARSAT Centre-Ouest - 87048 LIMOGES CEDEX"  # return address
     assert tuple(window[1:]) == address_lines(MARIE_THERESE)
     _check_standard(tuple(window[1:]))
     text = page.extract_text()
     assert "Limoges, le 26 novembre 2026" in text
     assert "Référence : CO-2026-000123" in text
     assert "Objet : Votre relevé de carrière" in text
-    assert "Madame," in text and "d'agréer, Madame, l'expression" in text
+    assert "Madame," in text and "Veuillez recevoir, Madame, nos salutations distinguées." in text
     assert "suivi.carsat-centreouest.invalid/r/CO-2026-000123" in text  # short URL under the QR code
     assert "3960" in text and "France Services" in text and "lassuranceretraite.fr" in text
 
@@ -159,7 +159,7 @@ def test_every_letter_renders_for_every_sample(renderer: Renderer, tmp_path: Pat
         letter = " ".join(letter.split())
         assert "salutations distinguées" in letter
         if row.template.endswith("_fragile"):
-            assert "rendez-vous par téléphone" in letter
+            assert "Un conseiller vous répond et peut vous donner rendez-vous" in letter
         if row.template.startswith("complaint"):
             assert "REC-2026-0004817" in letter
 
@@ -172,7 +172,7 @@ def test_batch_manifest_lists_page_ranges(renderer: Renderer, tmp_path: Path) ->
     )
     (long_letter / "letter" / "long.html").write_text(
         '{% extends "letter/_layout.html" %}{% block subject %}Un long courrier{% endblock %}'
-        "{% block body %}" + paragraph * 6 + "{% endblock %}",
+        "{% block body %}" + paragraph * 4 + "{% endblock %}",
         encoding="utf-8",
     )
     batch_renderer = Renderer(long_letter)
@@ -192,7 +192,7 @@ def test_batch_manifest_lists_page_ranges(renderer: Renderer, tmp_path: Path) ->
     ]
     reader = PdfReader(path)
     assert len(reader.pages) == 4
-    assert "Carsat Centre-Ouest - référence REF-B - page 2" in reader.pages[2].extract_text()
+    assert "CARSAT Centre-Ouest - référence REF-B - page 2" in reader.pages[2].extract_text()
     assert "Référence : REF-C" in reader.pages[3].extract_text()
 
 
@@ -248,3 +248,31 @@ def test_qr_code_is_drawn_module_for_module(tmp_path: Path) -> None:
     assert drawn == matrix
     quiet = [image.getpixel((int(left - 2 * module), int(top + (r + 0.5) * module))) for r in range(count)]
     assert min(quiet) > 200  # the quiet zone is left white
+
+
+def _body_sizes(page) -> set[float]:  # type: ignore[no-untyped-def]
+    """The font sizes of the text runs between the subject line and the footer of a first page."""
+    sizes: set[float] = set()
+
+    def visit(text, cm, tm, font, size) -> None:  # type: ignore[no-untyped-def]
+        y = PAGE_HEIGHT - (tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
+        if text.strip() and 110 * mm < y < 250 * mm:
+            sizes.add(round(size * tm[3], 1))
+
+    page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def test_letters_are_printed_large_enough_and_on_one_page(renderer: Renderer, tmp_path: Path) -> None:
+    """12 pt at least; 14 pt for the fragile variants (large print); one sheet each."""
+    path = tmp_path / "tailles.pdf"
+    with LetterBatch(path, renderer) as batch:
+        rows = [batch.add(name, _context(LONGEST_PERSON)) for name in renderer.names("letter")]
+    reader = PdfReader(path)
+    for row in rows:
+        assert row.pages == 1, row.template
+        sizes = _body_sizes(reader.pages[row.first_page - 1])
+        assert sizes and min(sizes) >= (14 if row.template.endswith("_fragile") else 12), (
+            row.template,
+            sizes,
+        )

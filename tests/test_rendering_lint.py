@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -142,8 +143,8 @@ def test_cli_preview_with_samples_writes_every_channel(tmp_path: Path) -> None:
     text = first.with_suffix(".email.txt").read_text(encoding="utf-8")
     assert text.startswith("Objet : Votre relevé de carrière")
     sms = first.with_suffix(".sms.txt").read_text(encoding="utf-8")
-    assert sms.startswith("Carsat Centre-Ouest : Bonjour Mme de La Rochefoucauld-Lévis")
-    assert "2 segment(s), GSM-7" in sms and "2 segment(s), GSM-7" in result.output
+    assert sms.startswith("CARSAT Centre-Ouest : Bonjour Madame, votre relevé de carrière")
+    assert "1 segment(s), GSM-7" in sms and "1 segment(s), GSM-7" in result.output
     assert (out / "career_statement_35_fragile.letters.csv").read_text(encoding="utf-8").count("\n") == 5
     with Image.open(out / "career_statement_35_fragile.letters.png") as image:
         assert image.width > 800 and image.height > image.width  # a portrait A4 page
@@ -164,3 +165,64 @@ def test_cli_preview_for_a_person_of_the_database(
     assert "Bonjour Madame Châteauneuf-Rivière," in text and "pension de réversion" in text
     missing = runner.invoke(app, ["preview", "survivor_pension", "--person", "NOBODY", "--out", str(out)])
     assert missing.exit_code != 0 and "person 'NOBODY' is not in the people table" in str(missing.exception)
+
+
+def test_cli_lint_reports_each_sms_worst_case_and_standard_ones_cost_one_segment() -> None:
+    """The segment count per SMS template, for the worst sample (longest names included); the
+    standard messages, sent in the largest numbers, fit in one SMS."""
+    result = CliRunner().invoke(app, ["lint", "--dir", str(TEMPLATES)])
+    assert result.exit_code == 0, result.output
+    costs = dict(re.findall(r"^sms/(\w+)\.txt: (\d+) segment\(s\) at worst", result.output, re.MULTILINE))
+    assert sorted(costs) == Renderer(TEMPLATES).names("sms")
+    standard = {name: int(n) for name, n in costs.items() if not name.endswith("_fragile")}
+    assert standard == dict.fromkeys(standard, 1)
+
+
+def _sms(scratch: Path, name: str, message: str) -> None:
+    (scratch / "sms" / f"{name}.txt").write_text(
+        '{# max_segments: 2 #}\n{% extends "sms/_layout.txt" %}\n{% block message %}'
+        f"{message}{{% endblock %}}\n",
+        encoding="utf-8",
+    )
+
+
+def test_lint_flags_french_words_written_without_their_accents(scratch: Path) -> None:
+    _sms(
+        scratch,
+        "complaint_acknowledgement",
+        "Bonjour, votre reclamation est bien recue. Vous avez peut-etre droit a une aide.",
+    )
+    messages = _messages(scratch)
+    for wrong, right in (("reclamation", "réclamation"), ("recue", "reçue"), ("peut-etre", "peut-être")):
+        assert any(f"'{wrong}' is written without its accents: write '{right}'" in m for m in messages), (
+            messages
+        )
+    assert all(m.startswith("sms/complaint_acknowledgement") for m in messages), messages
+
+
+def test_lint_flags_a_link_running_on_into_the_next_words(scratch: Path) -> None:
+    _sms(
+        scratch,
+        "prepare_retirement",
+        "Ateliers : {{ fund.regional_site_label }} Rendez-vous au {{ fund.phone }}.",
+    )
+    assert _messages(scratch) == [
+        f"sms/{name}.txt: 'carsat-centreouest.fr' runs on into the next words: end it with a "
+        "full stop or a comma (phones take what follows for part of the link)"
+        for name in ("prepare_retirement", "prepare_retirement_fragile")
+    ]
+
+
+def test_lint_fails_a_letter_that_takes_a_second_page(scratch: Path) -> None:
+    long_paragraph = (
+        "<p>" + "Nous vous expliquons chaque étape de votre démarche, sans jargon. " * 6 + "</p>\n"
+    )
+    (scratch / "letter" / "welcome_retirement_fragile.html").write_text(
+        '{% extends "letter/welcome_retirement.html" %}\n'
+        '{% block help %}{% include "letter/_help_fragile.html" %}' + long_paragraph + "{% endblock %}\n",
+        encoding="utf-8",
+    )
+    assert _messages(scratch) == [
+        "letter/welcome_retirement_fragile.html: 2 pages for sample SAMPLE-0001 (fragile): "
+        "a letter must fit on one page (shorten it)"
+    ]

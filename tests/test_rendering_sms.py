@@ -80,7 +80,7 @@ def test_every_sms_template_renders_within_its_limit(renderer: Renderer, person:
     assert names and all(f"{name}_fragile" in names for name in names if not name.endswith("_fragile"))
     for name in names:
         sms = renderer.sms(name, context)
-        assert sms.body.startswith("Carsat Centre-Ouest : ")
+        assert sms.body.startswith("CARSAT Centre-Ouest : ")
         assert sms.body.endswith(" STOP au 36111")
         assert sms.sender == "CARSAT CO" and len(sms.sender) <= 11
         assert "\n" not in sms.body and "  " not in sms.body
@@ -93,17 +93,21 @@ def test_every_sms_template_renders_within_its_limit(renderer: Renderer, person:
         )
         assert 1 <= sms.segments <= 2
         if name.endswith("_fragile"):
-            assert "rendez-vous par téléphone" in sms.body
+            assert "Un conseiller au 3960." in sms.body
 
 
 def test_sms_content_is_personal_and_transliterated(renderer: Renderer) -> None:
     context = person_context(LONGEST_PERSON, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA)
     sms = renderer.sms("complaint_acknowledgement", context)
-    assert "Mme de La Rochefoucauld-Doudeauville" in sms.body
+    assert sms.body.startswith("CARSAT Centre-Ouest : Bonjour Madame, ")  # a name too long for one part
     assert "REC-2026-0004817" in sms.body
-    assert "bien recu votre réclamation" in sms.body  # ç transliterated, é kept
-    survivor = renderer.sms("survivor_pension", context)
-    assert "pension de réversion" in survivor.body and "peut-etre" in survivor.body
+    assert "votre réclamation REC-2026-0004817 est bien enregistrée" in sms.body  # é kept, no ç to strip
+    named = person_context(
+        {**LONGEST_PERSON, "last_name": "Châteauneuf"}, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA
+    )
+    survivor = renderer.sms("survivor_pension", named)
+    assert "Bonjour Mme Chateauneuf," in survivor.body  # â transliterated in the name
+    assert "pension de réversion" in survivor.body and "peut-etre" not in survivor.body
 
 
 def _templates_with(tmp_path: Path, name: str, source: str) -> Renderer:

@@ -65,7 +65,7 @@ def test_a_filled_message_carries_its_forms_and_they_spell_its_text() -> None:
         email = renderer.email("career_statement_35", context)
         assert email.html_form is not None and email.text_form is not None
         assert email.html_form.text() == email.html and email.text_form.text() == email.text
-        assert context["person"]["addressee"].replace("'", "&#39;") in email.html_form.values
+        assert context["person"]["greeting"].replace("'", "&#39;") in email.html_form.values
     forms = {renderer.email("career_statement_35", c).html_form.texts for c in contexts}  # type: ignore[union-attr]
     assert len(forms) == 2  # with and without an open pixel
 

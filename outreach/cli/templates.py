@@ -28,11 +28,15 @@ def _renderer(templates_dir: Path | None) -> Renderer:
 
 @app.command()
 def lint(templates_dir: Path | None = _DIR_OPTION) -> None:
-    """Check syntax, variables, SMS lengths, accessibility and links of every template."""
+    """Check syntax, variables, SMS lengths (printed per template, worst case), accents, accessibility
+    and links of every template."""
     from outreach.rendering.lint import lint as lint_templates
+    from outreach.rendering.lint import sms_costs
 
     renderer = _renderer(templates_dir)
     problems = lint_templates(renderer)
+    for cost in sms_costs(renderer):
+        typer.echo(str(cost))
     for problem in problems:
         typer.echo(str(problem))
     if problems:

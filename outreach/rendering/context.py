@@ -5,9 +5,10 @@ work. Names are English, values are ready-to-print French (`person.civility_labe
 
     person.id, civility ("M"/"Mme"/None), civility_label ("Madame"/"Monsieur"/""),
         civility_short ("Mme"/"M."/""), first_name, last_name, full_name,
-        addressee ("Madame Lefèvre", "Marie Lefèvre" or "Madame, Monsieur") for "Bonjour ...,",
-        short_addressee ("Mme Lefèvre", ...) for SMS, salutation ("Madame", "Monsieur" or
-        "Madame, Monsieur") for a letter's "Madame," and its closing formula,
+        addressee ("Madame Lefèvre", "Marie Lefèvre" or "Madame, Monsieur"), short_addressee
+        ("Mme Lefèvre", ...), salutation ("Madame", "Monsieur" or "Madame, Monsieur") for a letter's
+        "Madame," and its closing formula, greeting / vocative / sms_greeting / sms_vocative
+        (see `salutations`: the one place the rules for addressing a person are decided),
         age, birth_date, status, worker_type, is_self_employed, retirement_date,
         first_payment_date (the 9th of the month after retirement), spouse_death_date,
         fragility_flags (list), is_fragile, digital_profile, email, mobile_phone, postal_code, city
@@ -42,6 +43,10 @@ PERSON_FIELDS = (
     "addressee",
     "short_addressee",
     "salutation",
+    "greeting",
+    "vocative",
+    "sms_greeting",
+    "sms_vocative",
     "age",
     "birth_date",
     "status",
@@ -95,6 +100,47 @@ def _first_payment(retirement_date: date | None) -> date | None:
     return date(year, month + 1, PAYMENT_DAY)
 
 
+SMS_NAME_LIMIT = 24
+"""The longest name an SMS greets with ("M. Châteauneuf-Rivière" fits): longer ones, compound names
+with particles, would cost the message a second part, so the SMS says "Bonjour Madame," instead."""
+
+
+def salutations(civility: str | None, first_name: str, last_name: str) -> dict[str, str]:
+    """How every message addresses the person: the rules, decided once for every template.
+
+    - Civility known: "Madame Lefèvre" (e-mail), "Mme Lefèvre" (SMS), "Madame," (letter).
+    - No civility but a first name: the full name, "Marie Lefèvre"; a letter says "Madame, Monsieur,".
+    - Neither: no name at all ("Bonjour,", "Bienvenue à la retraite !"), never "Madame, Monsieur"
+      glued inside a sentence; only a letter's formal "Madame, Monsieur," keeps it.
+    - An SMS greets by civility alone ("Bonjour Madame,") when the name is longer than
+      `SMS_NAME_LIMIT`, so that the standard SMS stay in one part for everyone.
+
+    `greeting` opens a message ("Bonjour Madame Lefèvre,"); `vocative` is put after a phrase that
+    addresses the person (", Madame Lefèvre" in "Bienvenue à la retraite, Madame Lefèvre !"), with
+    its comma, or is empty; `sms_greeting` and `sms_vocative` are their SMS forms.
+    """
+    label, short = CIVILITIES.get(civility or "", ("", ""))
+    full_name = f"{first_name} {last_name}".strip()
+    if label and last_name:
+        addressee, short_addressee, salutation = f"{label} {last_name}", f"{short} {last_name}", label
+    elif first_name:
+        addressee = short_addressee = full_name
+        salutation = label or "Madame, Monsieur"
+    else:
+        addressee = short_addressee = label
+        salutation = label or "Madame, Monsieur"
+    sms_name = short_addressee if len(short_addressee) <= SMS_NAME_LIMIT else label
+    return {
+        "addressee": addressee or "Madame, Monsieur",
+        "short_addressee": short_addressee or "Madame, Monsieur",
+        "salutation": salutation,
+        "greeting": f"Bonjour {addressee}," if addressee else "Bonjour,",
+        "vocative": f", {addressee}" if addressee else "",
+        "sms_greeting": f"Bonjour {sms_name}," if sms_name else "Bonjour,",
+        "sms_vocative": f", {sms_name}" if sms_name else "",
+    }
+
+
 def person_view(person: Mapping[str, Any], as_of: date) -> dict[str, Any]:
     """The `person` part of the context, from a mapping whose keys are `people` columns."""
     civility = person.get("civility") or None
@@ -102,13 +148,7 @@ def person_view(person: Mapping[str, Any], as_of: date) -> dict[str, Any]:
     first_name = (person.get("first_name") or "").strip()
     last_name = (person.get("last_name") or "").strip()
     full_name = f"{first_name} {last_name}".strip()
-    if label:
-        addressee, short_addressee, salutation = f"{label} {last_name}", f"{short} {last_name}", label
-    elif first_name:
-        addressee = short_addressee = full_name
-        salutation = "Madame, Monsieur"
-    else:
-        addressee = short_addressee = salutation = "Madame, Monsieur"
+    names = salutations(civility, first_name, last_name)
     birth_date = _as_date(person.get("birth_date"))
     retirement_date = _as_date(person.get("retirement_date"))
     flags_text = person.get("fragility_flags") or ""
@@ -123,9 +163,7 @@ def person_view(person: Mapping[str, Any], as_of: date) -> dict[str, Any]:
         "first_name": first_name,
         "last_name": last_name,
         "full_name": full_name,
-        "addressee": addressee,
-        "short_addressee": short_addressee,
-        "salutation": salutation,
+        **names,
         "age": _age(birth_date, as_of),
         "birth_date": birth_date,
         "status": person.get("status"),

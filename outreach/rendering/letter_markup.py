@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from outreach.rendering.errors import TemplateError
+from outreach.rendering.french import one_line
 
 BLOCK_KINDS = ("subject", "p", "li", "qr", "signature")
 _BLOCK = re.compile(r"<(subject|p|li|qr|signature)>(.*?)</\1>", re.DOTALL)
@@ -56,7 +57,7 @@ def parse_letter(template: str, markup: str) -> LetterContent:
                 template, None, f"text outside a block: {stray[:40]!r}", "wrap it in <p>...</p>"
             )
         position = match.end()
-        kind, body = match.group(1), " ".join(match.group(2).split())
+        kind, body = match.group(1), one_line(match.group(2))
         for tag in _INLINE_TAG.findall(body):
             if tag.lower() not in _ALLOWED_INLINE:
                 raise TemplateError(template, None, f"<{tag}> inside <{kind}>", "use only <b>, <i> and <br>")

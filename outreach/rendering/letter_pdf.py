@@ -25,6 +25,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, Paragraph
 
@@ -43,24 +44,78 @@ WINDOW_BOTTOM = 84 * mm
 ADDRESS_FIRST_BASELINE = 58 * mm
 ADDRESS_FONT_SIZE = 10
 ADDRESS_LEADING = 4.3 * mm
-DATE_BASELINE = 95 * mm
-SUBJECT_TOP = 103 * mm
+DATE_BASELINE = 93 * mm
+SUBJECT_TOP = 100 * mm
 FOOTER_TOP = PAGE_HEIGHT - 16 * mm
-FIRST_PAGE_BODY_TOP = 112 * mm
+PRIVACY_FONT_SIZE = 7
+PRIVACY_LEADING = 3 * mm
+FIRST_PAGE_BODY_TOP = 108 * mm
 NEXT_PAGE_BODY_TOP = 22 * mm
-BODY_BOTTOM = 24 * mm
-QR_SIZE = 26 * mm
+BODY_BOTTOM = 32 * mm
+"""Above the footer: its contact lines, and over them the data-protection notice (`PRIVACY_NOTICE`)."""
+QR_SIZE = 20 * mm
 BLUE = HexColor("#0B3D91")
 DARK = HexColor("#1A1A1A")
 GREY = HexColor("#4A4A4A")
 
+PRIVACY_NOTICE = (
+    f"Vos données personnelles sont traitées par la {FUND.name} pour vous informer sur vos droits à "
+    "la retraite et suivre vos demandes. Pour ne plus recevoir nos courriers d’information, ou pour "
+    f"accéder à vos données et les rectifier\u202f: {FUND.phone}, votre espace personnel sur "
+    f"{FUND.national_site_label}, ou par écrit au {FUND.privacy_contact}, {FUND.name}, "
+    f"{FUND.address_street}, {FUND.address_city}."
+)
+"""Printed at the foot of every page: who processes the data and why, and how to say no, since a
+letter has no unsubscribe link (the person answers by phone, online or by post)."""
+
 MANIFEST_COLUMNS = ("reference", "template", "person_id", "first_page", "last_page", "pages", "postal_code")
 
-_BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=10.5, leading=14, spaceAfter=7, textColor=DARK)
-_BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=14, bulletIndent=3, spaceAfter=4)
-_SUBJECT = ParagraphStyle("subject", parent=_BODY, fontName="Helvetica-Bold", spaceAfter=0)
-_SIGNATURE = ParagraphStyle("signature", parent=_BODY, alignment=TA_RIGHT, spaceBefore=10)
-_QR_CAPTION = ParagraphStyle("qr", parent=_BODY, fontSize=10, leading=13)
+BODY_SIZE = 12
+"""Body text of a letter, in points: 12 at least, the usual advice for reading on paper."""
+FRAGILE_BODY_SIZE = 14
+"""For the `_fragile` variants: people with low vision or little ease with writing (large print)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _LetterStyles:
+    """The paragraph styles of a letter set in one body size."""
+
+    body: ParagraphStyle
+    bullet: ParagraphStyle
+    subject: ParagraphStyle
+    signature: ParagraphStyle
+    qr_caption: ParagraphStyle
+
+
+@lru_cache(maxsize=4)
+def _styles(size: float) -> _LetterStyles:
+    body = ParagraphStyle(
+        f"body{size}",
+        fontName="Helvetica",
+        fontSize=size,
+        leading=size * 1.25,
+        spaceAfter=size * 0.4,
+        textColor=DARK,
+    )
+    return _LetterStyles(
+        body,
+        ParagraphStyle(
+            f"bullet{size}",
+            parent=body,
+            leftIndent=size * 1.3,
+            bulletIndent=3,
+            bulletFontSize=size,
+            spaceAfter=size * 0.3,
+        ),
+        ParagraphStyle(f"subject{size}", parent=body, fontName="Helvetica-Bold", spaceAfter=0),
+        ParagraphStyle(f"signature{size}", parent=body, alignment=TA_RIGHT, spaceBefore=size * 0.3),
+        ParagraphStyle(f"qr{size}", parent=body),
+    )
+
+
+def body_size(name: str) -> int:
+    """The body size of the letter template `name`: large print for the `_fragile` variants."""
+    return FRAGILE_BODY_SIZE if name.endswith("_fragile") else BODY_SIZE
 
 
 def _y(from_top: float) -> float:
@@ -69,17 +124,18 @@ def _y(from_top: float) -> float:
 
 
 def _pdf_text(markup: str) -> str:
-    """Characters the standard PDF fonts lack, replaced by their nearest equivalent."""
+    """Characters the standard PDF fonts lack, replaced by their nearest equivalent: the narrow
+    no-break space before ; : ? ! becomes a no-break space (it still keeps the sign on its line)."""
     return markup.replace("\u202f", "\u00a0")
 
 
 class _QrBlock(Flowable):
     """The QR code of the response URL with its caption beside it, kept together on one page."""
 
-    def __init__(self, url: str, caption: str) -> None:
+    def __init__(self, url: str, caption: str, style: ParagraphStyle) -> None:
         super().__init__()
         self.url = url
-        self.caption = Paragraph(_pdf_text(caption), _QR_CAPTION)
+        self.caption = Paragraph(_pdf_text(caption), style)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
@@ -127,19 +183,25 @@ class _ReusableParagraph(Paragraph):
         return width, height
 
 
-_STYLES = {"p": (_BODY, None), "li": (_BULLET, "•"), "signature": (_SIGNATURE, None)}
 _PARAGRAPH_CACHE_SIZE = 2048
 
 
 @lru_cache(maxsize=_PARAGRAPH_CACHE_SIZE)
-def _paragraph(kind: str, markup: str) -> Paragraph:
-    style, bullet = _STYLES[kind]
+def _paragraph(kind: str, markup: str, size: float) -> Paragraph:
+    styles = _styles(size)
+    style, bullet = {
+        "p": (styles.body, None),
+        "li": (styles.bullet, "•"),
+        "signature": (styles.signature, None),
+    }[kind]
     return _ReusableParagraph(_pdf_text(markup), style, bulletText=bullet)
 
 
-def _flowables(blocks: tuple[LetterBlock, ...], response_url: str) -> list[Flowable]:
+def _flowables(blocks: tuple[LetterBlock, ...], response_url: str, size: float) -> list[Flowable]:
     return [
-        _QrBlock(response_url, block.markup) if block.kind == "qr" else _paragraph(block.kind, block.markup)
+        _QrBlock(response_url, block.markup, _styles(size).qr_caption)
+        if block.kind == "qr"
+        else _paragraph(block.kind, block.markup, size)
         for block in blocks
     ]
 
@@ -159,7 +221,7 @@ class LetterBatch:
         self.rows: list[ManifestRow] = []
         self._pages = 0
         self._canvas: Canvas | None = Canvas(str(self.path), pagesize=A4, pageCompression=1)
-        self._canvas.setTitle("Courriers Carsat Centre-Ouest")
+        self._canvas.setTitle("Courriers CARSAT Centre-Ouest")
         self._canvas.setAuthor(FUND.name)
         self._canvas.setCreator("outreach")
         self._define_forms()
@@ -190,7 +252,9 @@ class LetterBatch:
         canvas.setFont("Helvetica", 8.5)
         canvas.drawString(LEFT_MARGIN, _y(27 * mm), FUND.address_street)
         canvas.drawString(LEFT_MARGIN, _y(31 * mm), FUND.address_city)
-        canvas.drawString(LEFT_MARGIN, _y(38 * mm), f"Téléphone : {FUND.phone} ({FUND.phone_note})")
+        canvas.drawString(
+            LEFT_MARGIN, _y(38 * mm), _pdf_text(f"Téléphone\u202f: {FUND.phone} ({FUND.phone_note})")
+        )
         canvas.drawString(LEFT_MARGIN, _y(42 * mm), f"{FUND.phone_hours[0].upper()}{FUND.phone_hours[1:]}")
         canvas.setFont("Helvetica", 6.5)
         canvas.setFillColor(GREY)
@@ -204,10 +268,16 @@ class LetterBatch:
         canvas.setLineWidth(0.3)
         canvas.line(0, _y(99 * mm), 5 * mm, _y(99 * mm))  # fold marks for a DL envelope
         canvas.line(0, _y(198 * mm), 5 * mm, _y(198 * mm))
-        canvas.line(LEFT_MARGIN, _y(FOOTER_TOP - 3 * mm), PAGE_WIDTH - RIGHT_MARGIN, _y(FOOTER_TOP - 3 * mm))
+        width = PAGE_WIDTH - LEFT_MARGIN - RIGHT_MARGIN
+        privacy = simpleSplit(_pdf_text(PRIVACY_NOTICE), "Helvetica", PRIVACY_FONT_SIZE, width)
+        rule = FOOTER_TOP - 4 * mm - len(privacy) * PRIVACY_LEADING
+        canvas.line(LEFT_MARGIN, _y(rule), PAGE_WIDTH - RIGHT_MARGIN, _y(rule))
         canvas.setFillColor(GREY)
-        canvas.setFont("Helvetica", 7.5)
         middle = PAGE_WIDTH / 2
+        canvas.setFont("Helvetica", PRIVACY_FONT_SIZE)
+        for index, line in enumerate(privacy):
+            canvas.drawCentredString(middle, _y(rule + 3.5 * mm + index * PRIVACY_LEADING), line)
+        canvas.setFont("Helvetica", 7.5)
         canvas.drawCentredString(
             middle,
             _y(FOOTER_TOP),
@@ -233,8 +303,9 @@ class LetterBatch:
         reference = str(context["reference"])
         person = context["person"]
         try:
-            flowables = _flowables(content.blocks, context["links"]["response"])
-            subject = Paragraph(_pdf_text(f"<b>Objet :</b> {content.subject}"), _SUBJECT)
+            size = body_size(name)
+            flowables = _flowables(content.blocks, context["links"]["response"], size)
+            subject = Paragraph(_pdf_text(f"<b>Objet\u202f:</b> {content.subject}"), _styles(size).subject)
         except ValueError as exc:  # ReportLab's verdict on malformed inline markup
             raise TemplateError(
                 f"letter/{name}.html", None, f"bad inline markup: {exc}", "close every <b>/<i>"
@@ -282,7 +353,7 @@ class LetterBatch:
         canvas.doForm("footer")
         canvas.setFillColor(DARK)
         canvas.setFont("Helvetica", 8.5)
-        canvas.drawString(LEFT_MARGIN, _y(49 * mm), f"Référence : {reference}")
+        canvas.drawString(LEFT_MARGIN, _y(49 * mm), _pdf_text(f"Référence\u202f: {reference}"))
         canvas.setFont("Helvetica", ADDRESS_FONT_SIZE)
         text = canvas.beginText(WINDOW_LEFT, _y(ADDRESS_FIRST_BASELINE))
         text.setLeading(ADDRESS_LEADING)

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
 from outreach.rendering.context import CONTEXT_FIELDS, EXTRA_FIELDS, PERSON_FIELDS, person_context
-from outreach.rendering.errors import RenderError
+from outreach.rendering.errors import RenderError, SmsTooLongError
+from outreach.rendering.french import off_style_words, typography_problems, unaccented_words
 from outreach.rendering.fund import Fund
 from outreach.rendering.links import Links
 from outreach.rendering.renderer import Renderer
-from outreach.rendering.samples import LONGEST_PERSON, SAMPLE_AS_OF, SAMPLE_EXTRA, SAMPLE_PEOPLE
+from outreach.rendering.samples import SAMPLE_AS_OF, SAMPLE_EXTRA, WORST_CASE_PEOPLE
 
 ATTRIBUTES = {
     "person": set(PERSON_FIELDS),
@@ -33,11 +36,13 @@ ATTRIBUTES = {
     "links": {f.name for f in dataclasses.fields(Links)},
     "extra": set(EXTRA_FIELDS),
 }
-LAYOUT_NAMES = {"subject", "preheader"}  # given to the HTML e-mail layout by the renderer
+LAYOUT_NAMES = {"subject", "preheader", "message_class"}  # given to the e-mail layouts by the renderer
 MIN_CONTRAST = 4.5
 _LITERAL_URL = re.compile(r"""(?:href|src)\s*=\s*["']([^"'{]+)["']""")
 _STYLE = re.compile(r"""style="([^"]*)\"""")
 _HEX = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+_GLUED = re.compile(r"[a-zà-ÿ0-9][.!?,;:][A-ZÀ-Ý]\w*")
+_SMS_URL = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)*\.(?:fr|com|org|net|eu|gouv)(?:/\S*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,9 @@ def lint_file(renderer: Renderer, path: str) -> list[Problem]:
                 Problem(path, line, f"'{root}.{attribute}' does not exist (see templates/README.md)")
             )
     raw = (renderer.root / path).read_text(encoding="utf-8")
+    if path.startswith(("mail/", "letter/")) and not path.endswith(".css"):
+        for line, message in typography_problems(raw, spaces=True):
+            problems.append(Problem(path, line, message))
     for match in _LITERAL_URL.finditer(raw):
         reason = _check_url(match.group(1))
         if reason:
@@ -261,6 +269,131 @@ def class_problems(renderer: Renderer) -> list[Problem]:
     return problems
 
 
+# -- per rendered SMS -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SmsCost:
+    """What an SMS template costs at worst over the lint's people, against the budget it declares."""
+
+    name: str
+    segments: int
+    max_segments: int
+    sample: str
+    """The sample person the worst case is for."""
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.segments <= self.max_segments else "OVER BUDGET"
+        return (
+            f"sms/{self.name}.txt: {self.segments} segment(s) at worst (sample {self.sample}), "
+            f"max_segments {self.max_segments}: {verdict}"
+        )
+
+
+def _contexts() -> list[dict]:
+    return [person_context(p, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA) for p in WORST_CASE_PEOPLE]
+
+
+def sms_costs(renderer: Renderer) -> list[SmsCost]:
+    """The worst-case segment count of every SMS template (what `outreach templates lint` prints)."""
+    costs = []
+    for name in renderer.names("sms"):
+        try:
+            _, header = renderer.sms_template(name)
+        except RenderError:
+            continue  # the lint reports it
+        worst, sample = 0, ""
+        for context in _contexts():
+            try:
+                segments = renderer.sms(name, context).segments
+            except SmsTooLongError as exc:
+                segments = exc.segments
+            except RenderError:
+                continue  # the lint reports it
+            if segments > worst:
+                worst, sample = segments, str(context["person"]["id"])
+        costs.append(SmsCost(name, worst, header.max_segments, sample))
+    return costs
+
+
+def audit_sms(template: str, body: str) -> list[Problem]:
+    """Wording checks on one rendered SMS: accents kept (or the word reworded), links set apart."""
+    problems = [
+        Problem(
+            template,
+            None,
+            f"'{wrong}' is written without its accents: write '{right}', and "
+            "reword if a character of it is not GSM-7 (ê, â, ç)",
+        )
+        for wrong, right in unaccented_words(body)
+    ]
+    for match in _GLUED.finditer(body):
+        problems.append(Problem(template, None, f"no space after the punctuation in '{match.group()}'"))
+    for match in _SMS_URL.finditer(body):
+        after = body[match.end() : match.end() + 2]
+        if after[:1].isspace() and after[1:].isalnum():
+            problems.append(
+                Problem(
+                    template,
+                    None,
+                    f"'{match.group()}' runs on into the next words: end it with "
+                    "a full stop or a comma (phones take what follows for part of the link)",
+                )
+            )
+    return problems
+
+
+def audit_text(template: str, text: str) -> list[Problem]:
+    """Accents and the house vocabulary in the words of a rendered e-mail or letter."""
+    return [
+        Problem(template, None, f"'{wrong}' is written without its accents: write '{right}'")
+        for wrong, right in dict.fromkeys(unaccented_words(text))
+    ] + [
+        Problem(template, None, f"'{wrong}': the fund writes '{right}'")
+        for wrong, right in dict.fromkeys(off_style_words(text))
+    ]
+
+
+# -- letters on paper -------------------------------------------------------------------------------
+
+
+def person_kind(person: dict) -> str:
+    """What makes a sample person hard for a template, without naming them (for lint messages)."""
+    kinds = ["fragile" if person["is_fragile"] else "not fragile"]
+    if not person["civility"]:
+        kinds.append("no civility")
+    if len(person["full_name"]) > 40:
+        kinds.append("longest names")
+    return ", ".join(kinds)
+
+
+def letter_page_problems(renderer: Renderer, contexts: list[dict]) -> list[Problem]:
+    """A letter is one sheet: every letter template, laid out for every sample person, on one page."""
+    from outreach.rendering.letter_pdf import LetterBatch  # reportlab: only when letters are checked
+
+    problems = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in renderer.names("letter"):
+            with LetterBatch(Path(folder) / f"{name}.pdf", renderer) as batch:
+                for context in contexts:
+                    try:
+                        row = batch.add(name, context)
+                    except RenderError:
+                        continue  # reported by the render check
+                    if row.pages > 1:
+                        person = context["person"]
+                        problems.append(
+                            Problem(
+                                f"letter/{name}.html",
+                                None,
+                                f"{row.pages} pages for sample {person['id']} ({person_kind(person)}): "
+                                "a letter must fit on one page (shorten it)",
+                            )
+                        )
+                        break
+    return problems
+
+
 # -- everything --------------------------------------------------------------------------------------
 
 
@@ -274,8 +407,7 @@ def lint(renderer: Renderer) -> list[Problem]:
     if problems:
         return problems  # rendering broken files would only repeat the same findings
     problems.extend(class_problems(renderer))
-    people = (*SAMPLE_PEOPLE, LONGEST_PERSON)
-    contexts = [person_context(p, as_of=SAMPLE_AS_OF, extra=SAMPLE_EXTRA) for p in people]
+    contexts = _contexts()
     seen: set[str] = set()
     for channel in ("email", "sms", "letter"):
         for name in renderer.names(channel):
@@ -283,16 +415,23 @@ def lint(renderer: Renderer) -> list[Problem]:
                 try:
                     if channel == "email":
                         email = renderer.email(name, context)
-                        problems.extend(
-                            p for p in audit_html(f"mail/{name}.html", email.html) if str(p) not in seen
+                        found = audit_html(f"mail/{name}.html", email.html)
+                        found += audit_text(
+                            f"mail/{name}.txt", f"{email.subject}\n{email.preheader}\n{email.text}"
                         )
-                        seen.update(str(p) for p in problems)
                     elif channel == "sms":
-                        renderer.sms(name, context)
+                        found = audit_sms(f"sms/{name}.txt", renderer.sms(name, context).body)
                     else:
-                        renderer.letter(name, context)
+                        letter = renderer.letter(name, context)
+                        found = audit_text(
+                            f"letter/{name}.html",
+                            "\n".join([letter.subject, *(b.markup for b in letter.blocks)]),
+                        )
+                    problems.extend(p for p in found if str(p) not in seen)
+                    seen.update(str(p) for p in found)
                 except RenderError as exc:
                     problem = Problem(f"{channel}:{name}", None, f"{exc} [sample {context['person']['id']}]")
                     problems.append(problem)
                     break
+    problems.extend(letter_page_problems(renderer, contexts))
     return problems

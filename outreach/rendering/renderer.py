@@ -31,6 +31,7 @@ from outreach.config import PROJECT_ROOT
 from outreach.rendering.environment import make_environment, template_error
 from outreach.rendering.errors import RenderError, SmsTooLongError, TemplateError
 from outreach.rendering.form import Form
+from outreach.rendering.french import one_line
 from outreach.rendering.gsm import measure, transliterate
 from outreach.rendering.letter_markup import LetterContent, parse_letter
 from outreach.rendering.message_class import MessageClass, email_headers, read_message_class
@@ -91,7 +92,7 @@ class _Sms:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return one_line(text)
 
 
 _one_line_cached = lru_cache(maxsize=256)(_one_line)
@@ -258,11 +259,14 @@ class Renderer:
     def email(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
         """Subject, preheader, HTML, text and headers of the e-mail `name` for `context`."""
         templates = self._email(name)
+        # The layouts' footers differ by class: an information e-mail offers to stop them, a service
+        # e-mail (about the person's own file) says why it comes anyway.
+        text_namespace = {**context, "message_class": templates.message_class}
         text, text_forms = self._parts(
-            templates.text_stencils, _text_parts, templates.text, context, f"mail/{name}"
+            templates.text_stencils, _text_parts, templates.text, text_namespace, f"mail/{name}"
         )
         subject, preheader = _one_line_cached(text["subject"]), _one_line_cached(text["preheader"])
-        html_namespace = {**context, "subject": subject, "preheader": preheader}
+        html_namespace = {**text_namespace, "subject": subject, "preheader": preheader}
         html, html_forms = self._parts(
             templates.html_stencils, _whole, templates.html, html_namespace, f"mail/{name}"
         )

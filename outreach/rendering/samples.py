@@ -126,3 +126,17 @@ LONGEST_PERSON: dict[str, Any] = {
     "last_name": "de La Rochefoucauld-Doudeauville",
 }
 """The longest plausible values, with characters that force UCS-2: the lint checks SMS lengths on it."""
+
+LONGEST_SMS_NAME_PERSON: dict[str, Any] = {
+    **SAMPLE_PEOPLE[1],
+    "person_id": "SAMPLE-SMS-NAME",
+    "first_name": "Jean-François",
+    "last_name": "Saint-Hilaire-Lévêque",
+    "status": "retired",
+    "retirement_date": date(2026, 11, 1),
+}
+"""The longest name an SMS still greets by ("M. Saint-Hilaire-Lévêque", `context.SMS_NAME_LIMIT`),
+newly retired so that the welcome SMS gives its first payment date: the SMS worst case in the lint."""
+
+WORST_CASE_PEOPLE: tuple[dict[str, Any], ...] = (*SAMPLE_PEOPLE, LONGEST_PERSON, LONGEST_SMS_NAME_PERSON)
+"""Everyone the lint renders every message for: the samples and the two longest names."""
