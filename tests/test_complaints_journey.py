@@ -142,3 +142,28 @@ def test_campaigns_validate_refuses_a_template_reading_values_its_journey_does_n
     assert "welcome_complaint.yaml, line 8" in message
     assert "letter template 'complaint_acknowledgement_fragile' reads extra.complaint_opened_on" in message
     assert "follow_retirement journey does not supply" in message
+
+
+def test_news_go_to_complaints_still_open_and_carry_their_own_reference(
+    engine: Engine, runner: CampaignRunner, emulator: EmulatorHandle
+) -> None:
+    load(engine, [person(i, BORN, status="retired") for i in (1, 2)])
+    add_complaints(
+        engine,
+        complaint("REC-2026-0000301", "P00001", date(2026, 11, 2)),
+        complaint("REC-2026-0000302", "P00002", date(2026, 11, 2), date(2026, 11, 10)),  # closed since
+    )
+    wave = date(2026, 11, 3)
+    runner.run_step("complaint_follow_up", "acknowledgement", wave, now=datetime(2026, 11, 3, 9))
+    assert len(texts(emulator)) == 2
+
+    news = runner.run_step("complaint_follow_up", "news", wave, now=datetime(2026, 11, 19, 9))
+
+    assert news.by_status()["sent"] == 1  # the closed complaint gets no news
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ComplaintMessage.complaint_id, Message.person_id)
+            .join(Message, Message.id == ComplaintMessage.message_id)
+            .where(Message.step == "news")
+        ).all()
+    assert [tuple(r) for r in rows] == [("REC-2026-0000301", "P00001")]

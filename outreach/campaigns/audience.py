@@ -138,6 +138,7 @@ def follow_up_audience(campaign: Campaign, step: Step, run_id: int, now: datetim
             select(ComplaintMessage.message_id)
             .join(Complaint, Complaint.complaint_id == ComplaintMessage.complaint_id)
             .where(ComplaintMessage.message_id == previous.id, open_on(now.date()))
+            .correlate(previous)  # only the audience's row: the query it ends up in may read complaints too
         )
         audience = audience.where(exists(still_open))
     return audience

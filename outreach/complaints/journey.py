@@ -48,7 +48,12 @@ def link_step(connection: Connection, campaign: Campaign, step: Step, run_id: in
 
     Returns how many were excluded. Idempotent: a message keeps the complaint it was first linked to.
     """
-    unlinked = ~exists(select(ComplaintMessage.message_id).where(ComplaintMessage.message_id == Message.id))
+    # correlated on the message only: a follow-up's source reads complaint_messages too
+    unlinked = ~exists(
+        select(ComplaintMessage.message_id)
+        .where(ComplaintMessage.message_id == Message.id)
+        .correlate(Message)
+    )
     if step.after is None:
         waiting = waiting_complaints(campaign, run_id, as_of).subquery()
         oldest = (
