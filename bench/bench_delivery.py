@@ -25,6 +25,7 @@ import contextlib
 import cProfile
 import os
 import resource
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -141,8 +142,11 @@ def database(kind: str, folder: Path, postgres: str) -> Iterator[str]:
         try:
             yield f"sqlite:///{path}"
         finally:
-            for leftover in folder.glob(f"{path.name}*"):
-                leftover.unlink()
+            for leftover in folder.glob(f"{path.name}*"):  # -wal, -shm, and the workers' -leases folder
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
         return
     with throwaway_postgres_database(postgres, "outreach_bench") as url:
         yield url
