@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from outreach import migrate
-from outreach.cli.output import print_json
+from outreach.cli.output import end_import, import_report_path
 from outreach.complaints.importer import import_complaints
-from outreach.config import var_dir
 from outreach.db import default_engine
 
 app = typer.Typer(
     help="Import the complaints (réclamations) the complaint journey follows.", no_args_is_help=True
 )
-
-EXIT_ROWS_REJECTED = 5
 
 
 @app.command("import")
@@ -39,14 +35,12 @@ def import_command(
     """
     engine = default_engine()
     migrate.require_current(engine)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    report = report or var_dir() / "imports" / f"{file.stem}-{stamp}.report.csv"
+    report = import_report_path(file, "report", report)
     summary = import_complaints(engine, file, report)
-    typer.echo(
+    end_import(
         f"imported {summary.imported} complaints ({summary.open} open, {summary.closed} closed); "
-        f"{summary.rejected} rows rejected, {summary.warnings} warnings; report: {summary.report}"
+        f"{summary.rejected} rows rejected, {summary.warnings} warnings; report: {summary.report}",
+        summary.as_dict(),
+        summary.rejected,
+        as_json,
     )
-    if as_json:
-        print_json(summary.as_dict())
-    if summary.rejected:
-        raise typer.Exit(EXIT_ROWS_REJECTED)

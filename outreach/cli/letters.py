@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from outreach import migrate
-from outreach.cli.output import print_json
-from outreach.config import var_dir
+from outreach.cli.output import end_import, import_report_path, print_json
 from outreach.db import default_engine
 from outreach.errors import OutreachError
 from outreach.letters.returns import import_returns, mark_reviewed, pending_reviews
-
-EXIT_ROWS_REJECTED = 5
 
 app = typer.Typer(help="Postal letters after they leave.", no_args_is_help=True)
 returns_app = typer.Typer(help="Returned letters (plis non distribués).", no_args_is_help=True)
@@ -37,18 +33,16 @@ def import_command(
     """
     engine = default_engine()
     migrate.require_current(engine)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    report = report or var_dir() / "imports" / f"{file.stem}-{stamp}.returns-report.csv"
+    report = import_report_path(file, "returns-report", report)
     summary = import_returns(engine, file, report)
-    typer.echo(
+    end_import(
         f"imported {summary.imported} returned letters ({summary.addresses_invalidated} addresses marked "
         f"invalid, {summary.for_review} for review, {summary.already_known} already known); "
-        f"{summary.rejected} rows rejected; report: {summary.report}"
+        f"{summary.rejected} rows rejected; report: {summary.report}",
+        summary.as_dict(),
+        summary.rejected,
+        as_json,
     )
-    if as_json:
-        print_json(summary.as_dict())
-    if summary.rejected:
-        raise typer.Exit(EXIT_ROWS_REJECTED)
 
 
 @returns_app.command("review")

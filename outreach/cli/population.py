@@ -8,15 +8,12 @@ from pathlib import Path
 import typer
 
 from outreach import migrate
-from outreach.cli.output import print_json
-from outreach.config import var_dir
+from outreach.cli.output import end_import, import_report_path
 from outreach.db import default_engine
 from outreach.population import generator
 from outreach.population.importer import import_population
 
 app = typer.Typer(help="Import or generate the insured population.", no_args_is_help=True)
-
-EXIT_ROWS_REJECTED = 5
 
 
 @app.command("import")
@@ -35,17 +32,15 @@ def import_command(
     """
     engine = default_engine()
     migrate.require_current(engine)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    report = report or var_dir() / "imports" / f"{file.stem}-{stamp}.report.csv"
+    report = import_report_path(file, "report", report)
     summary = import_population(engine, file, report)
-    typer.echo(
+    end_import(
         f"imported {summary.imported} people ({summary.created} new, {summary.updated} updated); "
-        f"{summary.rejected} rows rejected, {summary.warnings} warnings; report: {summary.report}"
+        f"{summary.rejected} rows rejected, {summary.warnings} warnings; report: {summary.report}",
+        summary.as_dict(),
+        summary.rejected,
+        as_json,
     )
-    if as_json:
-        print_json(summary.as_dict())
-    if summary.rejected:
-        raise typer.Exit(EXIT_ROWS_REJECTED)
 
 
 @app.command()

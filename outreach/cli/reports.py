@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
 from outreach import migrate
 from outreach.campaigns.library import load_campaigns
-from outreach.cli.output import print_json
+from outreach.cli.output import end_import, import_report_path
 from outreach.config import var_dir
 from outreach.db import default_engine
 from outreach.reports.build import FORMATS, build_report, write_report
 from outreach.reports.outcomes import import_outcomes
 from outreach.reports.uplift import DEFAULT_WINDOW_DAYS
-
-EXIT_ROWS_REJECTED = 5
 
 outcomes_app = typer.Typer(
     help="Outcomes (claims started, appointments booked...) that measure uplift.", no_args_is_help=True
@@ -65,14 +62,12 @@ def import_command(
     """
     engine = default_engine()
     migrate.require_current(engine)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    report = report or var_dir() / "imports" / f"{file.stem}-{stamp}.outcomes-report.csv"
+    report = import_report_path(file, "outcomes-report", report)
     summary = import_outcomes(engine, file, report, source=source)
-    typer.echo(
+    end_import(
         f"imported {summary.imported} outcomes ({summary.already_known} already known); "
-        f"{summary.rejected} rows rejected; report: {summary.report}"
+        f"{summary.rejected} rows rejected; report: {summary.report}",
+        summary.as_dict(),
+        summary.rejected,
+        as_json,
     )
-    if as_json:
-        print_json(summary.as_dict())
-    if summary.rejected:
-        raise typer.Exit(EXIT_ROWS_REJECTED)
