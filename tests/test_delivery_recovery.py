@@ -170,8 +170,10 @@ def test_a_wave_left_in_doubt_stays_due_until_settled(
     engine: Engine, emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
     load(engine, [person(i, BORN) for i in range(2_600)])
-    emulator.configure(sendgrid_faults=Faults(slow=1.0, slow_seconds=1.5))
+    # every e-mail batch held 3 s before it is stored: the kill lands while one is in flight
+    emulator.configure(sendgrid_faults=Faults(slow=1.0, slow_seconds=3.0))
     _kill_mid_send(engine, emulator, tmp_path)
+    assert _statuses(engine)["sending"] > 0  # the kill left claims behind
     library = load_campaigns()
     assert library.get(CAMPAIGN).schedule is not None  # a scheduled campaign: the dispatcher owns its waves
     two_days_later = (NOW + timedelta(days=2)).replace(tzinfo=PARIS)  # past the dispatcher's look-back
